@@ -1,0 +1,5 @@
+"""``python -m alerts``: see :mod:`alerts.service`."""
+
+from alerts.service import main
+
+main()

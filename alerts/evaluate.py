@@ -1,0 +1,258 @@
+"""Alert evaluation inside the ingest transaction: fixes, statuses and events in, alerts out.
+
+For one batch, in the batch's transaction (so results commit with the fixes, or not at all):
+
+1. reload the ruleset if its version moved (``alert_config_version``, bumped by triggers);
+2. lock the batch's devices (``pg_advisory_xact_lock``, in device order) so two ingesters that
+   got messages of one device evaluate them one after the other;
+3. positional rules: load the (case, rule) states and the devices' last fixes *inside* the
+   transaction, evaluate with the geofence engine, persist states and tracks;
+4. device conditions (strap, battery, power, impossible movement, end of silence): load, step,
+   persist;
+5. apply the resulting alert operations (idempotent per episode and event key).
+
+The engine's in-memory state is overwritten from the database before each evaluation, so a
+retried transaction or a batch that another ingester handled before gives the same result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from alerts import conditions as cond
+from alerts.episodes import AlertOp, dedupe_evidence, from_geofence, from_transition
+from alerts.kinds import AlertKind
+from alerts.metrics import AlertMetrics
+from alerts.record import apply_ops
+from alerts.ruleset import Ruleset, build_ruleset
+from config.settings import AlertsSettings
+from geofence.engine import GeofenceEngine
+from geofence.models import Fix
+from geofence.state import RuleState
+from geofence.tracks import NEVER_MS
+from ingest.models import Event, Ping, Reject, Status
+from store import alert_config
+from store import evaluation as sql
+
+#: Accuracy (m) assumed for a fix that reports none.
+DEFAULT_ACC_M = 50.0
+#: Closed assignments and ended permits are kept this long (s) for late fixes.
+LATE_HORIZON_S = 30 * 86_400.0
+
+
+@dataclass(frozen=True)
+class EvaluationInput:
+    """What one ingest batch offers evaluation: accepted fixes (per device, fix-time order),
+    statuses, events, and fixes refused as impossible jumps."""
+
+    pings: Sequence[Ping]
+    statuses: Sequence[Status] = ()
+    events: Sequence[Event] = ()
+    refused_jumps: Sequence[Reject] = ()
+
+    def device_ids(self) -> list[str]:
+        ids = {p.device_id for p in self.pings}
+        ids.update(s.device_id for s in self.statuses)
+        ids.update(e.device_id for e in self.events)
+        ids.update(r.device_id for r in self.refused_jumps if r.device_id)
+        return sorted(ids)
+
+
+@dataclass
+class Evaluator:
+    """Holds the engine and the cached ruleset of one ingester process."""
+
+    settings: AlertsSettings
+    metrics: AlertMetrics
+    engine: GeofenceEngine = field(default_factory=GeofenceEngine)
+    ruleset: Ruleset | None = None
+
+    async def load_ruleset(self, conn: asyncpg.Connection) -> Ruleset:
+        """The ruleset at the database's current version (reloaded only when it moved)."""
+        version = await conn.fetchval(alert_config.SELECT_VERSION)
+        if self.ruleset is not None and self.ruleset.version == version:
+            return self.ruleset
+        rs = build_ruleset(
+            version,
+            cases=await conn.fetch(alert_config.SELECT_CASES),
+            rules=await conn.fetch(alert_config.SELECT_RULES),
+            zones=await conn.fetch(alert_config.SELECT_ZONES),
+            permits=await conn.fetch(alert_config.SELECT_PERMITS, LATE_HORIZON_S),
+            assignments=await conn.fetch(alert_config.SELECT_ASSIGNMENTS, LATE_HORIZON_S),
+        )
+        self.engine.set_rules(rs.rules, rs.zones)
+        self.engine.set_permits(rs.permits)
+        self.ruleset = rs
+        return rs
+
+    async def run(self, conn: asyncpg.Connection, batch: EvaluationInput) -> list[AlertOp]:
+        """Evaluate ``batch`` in the caller's transaction; returns the operations that opened
+        alerts."""
+        started = time.perf_counter()
+        devices = batch.device_ids()
+        if not devices:
+            return []
+        rs = await self.load_ruleset(conn)
+        await conn.execute(sql.LOCK_DEVICES, devices)
+        ops = await self._positional(conn, rs, batch.pings)
+        ops += await self._conditions(conn, rs, batch)
+        units = {case_id: info.unit_id for case_id, info in rs.cases.items()}
+        opened = await apply_ops(
+            conn, dedupe_evidence(ops), unit_of_case=units, metrics=self.metrics
+        )
+        self.metrics.evaluation_seconds.observe(time.perf_counter() - started)
+        return opened
+
+    async def _positional(
+        self, conn: asyncpg.Connection, rs: Ruleset, pings: Sequence[Ping]
+    ) -> list[AlertOp]:
+        watched = rs.positional_cases()
+        fixes: list[Fix] = []
+        protected: list[Fix] = []
+        for p in pings:
+            t = p.fix_time.timestamp()
+            case_id = rs.case_of(p.device_id, t)
+            if case_id in watched:
+                fixes.append(_fix(p, case_id))
+            guarded = rs.case_of(p.device_id, t, role="protected_person")
+            if guarded is not None:
+                protected.append(_fix(p, guarded))
+        if protected:
+            self.engine.observe_protected(protected)
+        if not fixes:
+            return []
+        cases = sorted({f.case_id for f in fixes})
+        await self._load(conn, rs, cases, sorted({f.device_id for f in fixes}))
+        result = self.engine.evaluate(fixes)
+        states = self.engine.export_states(result.touched_keys)
+        if states:
+            await conn.execute(
+                sql.UPSERT_STATES,
+                [s.case_id for s in states],
+                [s.rule_id for s in states],
+                [s.to_json() for s in states],
+            )
+        await self._save_tracks(conn, {f.device_id for f in fixes})
+        ops: list[AlertOp] = []
+        for event in result.events:
+            ops += from_geofence(
+                event,
+                rule_severity=rs.rule_severity.get(event.rule_id),
+                wearer_command=rs.wearer_command.get(event.rule_id),
+            )
+        return ops
+
+    async def _load(
+        self, conn: asyncpg.Connection, rs: Ruleset, cases: list[int], devices: list[str]
+    ) -> None:
+        """Put the database's states, tracks and protected positions into the engine."""
+        stored = {
+            (r["case_id"], r["rule_id"]): RuleState.from_json(r["state"])
+            for r in await conn.fetch(sql.SELECT_STATES, cases)
+        }
+        wanted = set(cases)
+        keys = [(r.case_id, r.rule_id) for r in rs.rules if r.case_id in wanted]
+        self.engine.load_states([stored.get(k) or RuleState(*k) for k in keys])
+        tracks: dict[str, tuple[int, int, float, float, float]] = {
+            d: (int(NEVER_MS), 0, 0.0, 0.0, 0.0) for d in devices
+        }
+        for r in await conn.fetch(sql.SELECT_TRACKS, devices):
+            tracks[r["device_id"]] = (r["t_ms"], r["seq"], r["lon"], r["lat"], r["radius_m"])
+        self.engine.restore_tracks(tracks)
+        guarded = sorted(rs.protected_devices(cases))
+        if guarded:
+            rows = await conn.fetch(sql.SELECT_POSITIONS, guarded)
+            self.engine.observe_protected(
+                Fix(r["device_id"], 0, r["last_fix_time"], 0, r["last_lon"], r["last_lat"],
+                    float(r["last_acc"]), r["last_src"] or "gnss", r["last_seen_at"])
+                for r in rows
+            )  # fmt: skip
+
+    async def _save_tracks(self, conn: asyncpg.Connection, devices: set[str]) -> None:
+        snap = [(d, v) for d, v in self.engine.tracks_snapshot().items() if d in devices]
+        if snap:
+            columns: list[list[Any]] = [[d for d, _ in snap]]
+            columns += [[v[i] for _, v in snap] for i in range(5)]
+            await conn.execute(sql.UPSERT_TRACKS, *columns)
+
+    async def _conditions(
+        self, conn: asyncpg.Connection, rs: Ruleset, batch: EvaluationInput
+    ) -> list[AlertOp]:
+        pairs = list(_observations(rs, batch, self.settings.battery_critical_pct))
+        if not pairs:
+            return []
+        grouped = cond.by_case(pairs)
+        current: dict[int, dict[AlertKind, cond.ConditionState]] = {}
+        for r in await conn.fetch(sql.SELECT_CONDITIONS, sorted(grouped)):
+            current.setdefault(r["case_id"], {})[AlertKind(r["kind"])] = cond.ConditionState(
+                r["device_id"], r["open"], r["episode_key"], r["since"], r["changed_at"]
+            )
+        changed: list[tuple[int, AlertKind, cond.ConditionState]] = []
+        ops: list[AlertOp] = []
+        for case_id, observations in grouped.items():
+            before = current.get(case_id, {})
+            after, transitions = cond.step(case_id, before, observations)
+            changed += [(case_id, k, s) for k, s in after.items() if before.get(k) != s]
+            ops += [from_transition(t) for t in transitions]
+        if changed:
+            await conn.execute(
+                sql.UPSERT_CONDITIONS,
+                [c for c, _, _ in changed],
+                [k.value for _, k, _ in changed],
+                [s.device_id for _, _, s in changed],
+                [s.open for _, _, s in changed],
+                [s.episode_key for _, _, s in changed],
+                [s.since for _, _, s in changed],
+                [s.changed_at for _, _, s in changed],
+            )
+        return ops
+
+
+def _fix(p: Ping, case_id: int) -> Fix:
+    acc = DEFAULT_ACC_M if p.acc is None else float(p.acc)
+    return Fix(p.device_id, case_id, p.fix_time, p.seq, p.lon, p.lat, acc, p.src, p.received_at,
+               p.spd)  # fmt: skip
+
+
+def _observations(
+    rs: Ruleset, batch: EvaluationInput, battery_pct: float
+) -> Iterable[tuple[int, cond.Observation]]:
+    """(case, observation) pairs of a batch, for devices assigned as defendants."""
+    for p in batch.pings:
+        case_id = rs.case_of(p.device_id, p.fix_time.timestamp())
+        if case_id is not None:
+            for o in cond.observe_fix(p.device_id, p.fix_time, p.seq):
+                yield case_id, o
+            for o in cond.observe_contact(p.device_id, p.received_at):
+                yield case_id, o
+    for s in batch.statuses:
+        case_id = rs.case_of(s.device_id, s.at.timestamp())
+        if case_id is not None:
+            for o in cond.observe_status(
+                s.device_id, s.at, battery_pct=s.battery_pct, charging=s.charging,
+                strap_closed=s.strap_closed, battery_critical_pct=battery_pct,
+            ):  # fmt: skip
+                yield case_id, o
+            for o in cond.observe_contact(s.device_id, s.received_at):
+                yield case_id, o
+    for e in batch.events:
+        case_id = rs.case_of(e.device_id, e.at.timestamp())
+        if case_id is not None:
+            for o in cond.observe_event(e.device_id, e.at, e.kind):
+                yield case_id, o
+            for o in cond.observe_contact(e.device_id, e.received_at):
+                yield case_id, o
+    for r in batch.refused_jumps:
+        if r.device_id is None or "fix_time" not in r.detail:
+            continue
+        at = datetime.fromisoformat(r.detail["fix_time"])
+        case_id = rs.case_of(r.device_id, at.timestamp())
+        if case_id is not None:
+            for o in cond.observe_refused_jump(r.device_id, at, int(r.detail["seq"]), r.detail):
+                yield case_id, o

@@ -1,0 +1,1 @@
+"""FastAPI application serving police and prosecutors."""

@@ -1,0 +1,29 @@
+"""``python -m api``: migrate, then serve the API with uvicorn on the configured address."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from api.app import create_app
+from config.logs import configure_logging
+from config.settings import Settings
+from store.migrate import migrate, wait_for_database
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(settings.log_level)
+    dsn = settings.db.dsn()
+    wait_for_database(dsn, timeout_s=30)
+    migrate(dsn, settings.pings, prefer=settings.db.storage)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api.host,
+        port=settings.api.port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Alerts: read, filter, acknowledge, resolve (the lifecycle is ``alerts.lifecycle``)."""

@@ -1,0 +1,1 @@
+"""The access log: who read whose position data, when, over which range, and why."""

@@ -1,0 +1,98 @@
+"""Login and refresh: check the password (argon2), throttle failures, issue and rotate tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from functools import cache
+
+import asyncpg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from api.auth import tokens
+from api.auth.models import TokenPair
+from api.auth.ratelimit import LoginThrottle
+from api.errors import TooManyRequestsError, UnauthorizedError
+from config.settings import ApiSettings
+from store import users as sql
+
+_HASHER = PasswordHasher()
+
+
+@cache
+def _dummy_hash() -> str:
+    """A valid hash checked when the user does not exist, so timing does not reveal usernames."""
+    return _HASHER.hash("bailwatch-no-such-user")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash with the library's current default parameters."""
+    return _HASHER.hash(password)
+
+
+def _verify(stored: str | None, password: str) -> bool:
+    try:
+        return _HASHER.verify(stored or _dummy_hash(), password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def _pair(conn: asyncpg.Connection, api: ApiSettings, user_id: int) -> TokenPair:
+    now = datetime.now(UTC)
+    access, _ = tokens.issue(api, user_id=user_id, token_type="access", now=now)
+    refresh, claims = tokens.issue(api, user_id=user_id, token_type="refresh", now=now)
+    await conn.execute(sql.INSERT_REFRESH, claims.jti, user_id, claims.expires_at)
+    return TokenPair(
+        access_token=access,
+        expires_in=api.access_token_ttl_s,
+        refresh_token=refresh,
+        refresh_expires_in=api.refresh_token_ttl_s,
+    )
+
+
+async def login(
+    *,
+    conn: asyncpg.Connection,
+    api: ApiSettings,
+    throttle: LoginThrottle,
+    username: str,
+    password: str,
+    client: str,
+) -> TokenPair:
+    """Tokens for a correct username and password of an active user.
+
+    Raises ``TooManyRequestsError`` while the username or the client address is throttled, and
+    ``UnauthorizedError`` (one message for every cause) otherwise.
+    """
+    keys = [f"user:{username.lower()}", f"addr:{client}"]
+    wait = throttle.retry_after_s(keys, time.monotonic())
+    if wait:
+        raise TooManyRequestsError(
+            f"too many failed logins; retry in {wait} s", headers={"Retry-After": str(wait)}
+        )
+    row = await conn.fetchrow(sql.SELECT_LOGIN, username)
+    stored = row["password_hash"] if row is not None else None
+    ok = await asyncio.to_thread(_verify, stored, password)
+    if row is None or not ok or not row["active"]:
+        throttle.failed(keys, time.monotonic())
+        raise UnauthorizedError("wrong username or password")
+    throttle.succeeded(keys)
+    if stored is not None and _HASHER.check_needs_rehash(stored):
+        await conn.execute(sql.UPDATE_PASSWORD_HASH, hash_password(password), row["id"])
+    return await _pair(conn, api, row["id"])
+
+
+async def refresh(*, conn: asyncpg.Connection, api: ApiSettings, token: str) -> TokenPair:
+    """New tokens for a valid, unused refresh token of an active user; the old one is spent."""
+    try:
+        claims = tokens.check(api, token, token_type="refresh")
+    except tokens.TokenError as exc:
+        raise UnauthorizedError(str(exc)) from exc
+    async with conn.transaction():
+        if await conn.fetchval(sql.USE_REFRESH, claims.jti, claims.user_id) is None:
+            raise UnauthorizedError("the refresh token was already used or revoked")
+        if await conn.fetchrow(sql.SELECT_ACTIVE, claims.user_id) is None:
+            raise UnauthorizedError("the account is disabled")
+        return await _pair(conn, api, claims.user_id)

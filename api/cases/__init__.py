@@ -1,0 +1,1 @@
+"""Cases: enrolment, conditions, status (enrolled -> active -> suspended -> released)."""

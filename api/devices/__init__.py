@@ -1,0 +1,1 @@
+"""Devices (watches): provisioning with one-time MQTT credentials, stock, case assignment."""

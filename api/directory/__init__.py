@@ -1,0 +1,1 @@
+"""Directory: units, users and persons, administered within the caller's unit subtree."""

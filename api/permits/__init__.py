@@ -1,0 +1,1 @@
+"""Leave permits: entered by police, approved or rejected by the responsible role."""

@@ -1,0 +1,1 @@
+"""Latest positions of the cases in the caller's scope."""

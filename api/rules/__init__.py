@@ -1,0 +1,1 @@
+"""Case rules: zone + kind + schedule + grace, validated as the geofence engine will read them."""

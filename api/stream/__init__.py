@@ -1,0 +1,1 @@
+"""Live alert stream (SSE) fed by PostgreSQL LISTEN/NOTIFY on the outbox."""

@@ -1,0 +1,189 @@
+"""The stream hub of one API process: LISTENs on the outbox channel and fans rows out to its
+subscribers, each filtered by the caller's scope; replays a subscriber's missed rows from the
+outbox table on (re)connect.
+
+NOTIFY carries only the outbox id; the hub reads the rows by id (coalescing a burst into one
+query), so any API process can serve any subscriber. A subscriber that cannot keep up is cut
+off (its queue is bounded) and resumes from its last id, losing nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+import asyncpg
+
+from api.auth.models import Principal, Role
+from config.settings import AlertsSettings, DatabaseSettings
+from store import outbox as sql
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "bw_outbox"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One outbox row as the stream sends it."""
+
+    id: int
+    unit_id: int | None
+    topic: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a caller sees: police and supervisors their unit's alerts, prosecutors those of their
+    procuratorate's cases or their own, administrators their unit subtree's."""
+
+    role: Role
+    unit_id: int
+    user_id: int
+    subtree: frozenset[int] = frozenset()
+
+    def sees(self, item: Item) -> bool:
+        scope = item.payload.get("scope") or {}
+        if self.role in (Role.police, Role.supervisor):
+            return item.unit_id == self.unit_id
+        if self.role is Role.prosecutor:
+            return (
+                scope.get("procuratorate_unit_id") == self.unit_id
+                or scope.get("prosecutor_user_id") == self.user_id
+            )
+        if self.role is Role.admin:
+            return item.unit_id in self.subtree
+        return False
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """A connected client: its scope and its bounded queue (None in the queue: cut off)."""
+
+    scope: Scope
+    queue: asyncio.Queue[Item | None] = field(default_factory=asyncio.Queue)
+
+
+class StreamHub:
+    """One LISTEN connection and the subscribers of this process; an async context manager."""
+
+    def __init__(self, pool: asyncpg.Pool, db: DatabaseSettings, settings: AlertsSettings) -> None:
+        self.pool = pool
+        self.db = db
+        self.settings = settings
+        self.subscribers: set[Subscriber] = set()
+        self._pending: list[int] = []
+        self._kick = asyncio.Event()
+        self._last_id = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._conn: asyncpg.Connection | None = None
+
+    async def __aenter__(self) -> Self:
+        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._fan_out())]
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._conn is not None and not self._conn.is_closed():
+            await self._conn.close()
+        for sub in self.subscribers:
+            sub.queue.put_nowait(None)
+
+    def _notified(self, conn: Any, pid: int, channel: str, payload: str) -> None:
+        self._pending.append(int(payload))
+        self._kick.set()
+
+    async def _listen(self) -> None:
+        """Keep the LISTEN connection open; after a reconnect, catch up from the last id."""
+        while True:
+            if self._conn is None or self._conn.is_closed():
+                try:
+                    conn = await asyncpg.connect(self.db.dsn(), timeout=self.db.connect_timeout_s)
+                    await conn.add_listener(CHANNEL, self._notified)
+                except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+                    log.warning("stream listener not connected", extra={"error": repr(exc)})
+                    await asyncio.sleep(1.0)
+                    continue
+                reconnected = self._conn is not None
+                self._conn = conn
+                if reconnected:
+                    self._pending.append(-1)
+                    self._kick.set()
+            await asyncio.sleep(1.0)
+
+    async def _fan_out(self) -> None:
+        while True:
+            await self._kick.wait()
+            self._kick.clear()
+            ids, self._pending = self._pending, []
+            try:
+                async with self.pool.acquire() as conn:
+                    if -1 in ids:
+                        rows = await conn.fetch(sql.SELECT_VISIBLE_AFTER_ALL, self._last_id)
+                    else:
+                        rows = await conn.fetch(sql.SELECT_BY_IDS, ids)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("stream read failed", extra={"error": repr(exc)})
+                self._pending = ids + self._pending
+                await asyncio.sleep(0.5)
+                self._kick.set()
+                continue
+            for row in rows:
+                item = Item(row["id"], row["unit_id"], row["topic"], row["payload"])
+                self._last_id = max(self._last_id, item.id)
+                self.publish(item)
+
+    def publish(self, item: Item) -> None:
+        """Give ``item`` to every subscriber that sees it; cut off the ones that lag."""
+        limit = self.settings.stream_queue_max
+        for sub in list(self.subscribers):
+            if not sub.scope.sees(item):
+                continue
+            if sub.queue.qsize() >= limit:
+                self.subscribers.discard(sub)
+                sub.queue.put_nowait(None)
+                continue
+            sub.queue.put_nowait(item)
+
+    def subscribe(self, scope: Scope) -> Subscriber:
+        sub = Subscriber(scope)
+        self.subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self.subscribers.discard(sub)
+
+    async def scope_of(self, principal: Principal) -> Scope:
+        """The caller's scope (an administrator's unit subtree is read once, here)."""
+        subtree: frozenset[int] = frozenset()
+        if principal.role is Role.admin:
+            async with self.pool.acquire() as conn:
+                rows = await conn.fetch(sql.SELECT_SUBTREE, principal.unit_id)
+            subtree = frozenset(r["id"] for r in rows)
+        return Scope(principal.role, principal.unit_id, principal.user_id, subtree)
+
+    async def replay(self, scope: Scope, after: int) -> AsyncIterator[Item]:
+        """Rows after id ``after`` the caller sees, oldest first, page by page."""
+        page = self.settings.stream_replay_page
+        while True:
+            async with self.pool.acquire() as conn:
+                rows = await conn.fetch(
+                    sql.SELECT_VISIBLE_AFTER, after, scope.role.value, scope.unit_id,
+                    scope.user_id, page,
+                )  # fmt: skip
+            for row in rows:
+                item = Item(row["id"], row["unit_id"], row["topic"], row["payload"])
+                after = item.id
+                if scope.sees(item):
+                    yield item
+            if len(rows) < page:
+                return

@@ -1,0 +1,125 @@
+"""Routes of the tracks domain. Every read states a purpose and is written to ``access_log``."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import msgspec
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response, StreamingResponse
+
+from api.auth.models import POSITION_READERS, Principal
+from api.deps import PoolDep, require
+from api.errors import PROBLEM_RESPONSES
+from api.params import CaseId, FromQuery, PurposeQuery, ToQuery, time_range
+from api.tracks import analysis, exports, service
+from api.tracks.geojson import track_feature_collection
+
+router = APIRouter(tags=["tracks"], responses=PROBLEM_RESPONSES)
+
+Reader = Annotated[Principal, Depends(require(POSITION_READERS))]
+GEOJSON = "application/geo+json"
+
+
+def _filename(case_number: str, ext: str) -> str:
+    """An ASCII file name for Content-Disposition (case numbers may hold CJK characters)."""
+    return "track-" + re.sub(r"[^A-Za-z0-9_.-]", "_", case_number) + "." + ext
+
+
+@router.get(
+    "/cases/{case_id}/track",
+    summary="A case's fixes in [from, to) as a GeoJSON FeatureCollection",
+    description=(
+        "With ``simplify`` (metres), Douglas-Peucker in a local projection; fixes that show a "
+        "violation (alert evidence, outside a stay-inside zone, inside an exclusion zone) are "
+        "always kept and flagged ``violation``."
+    ),
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}, "description": "GeoJSON FeatureCollection"}},
+)
+async def get_track(
+    case_id: CaseId,
+    pool: PoolDep,
+    principal: Reader,
+    range_from: FromQuery,
+    range_to: ToQuery,
+    purpose: PurposeQuery,
+    simplify: Annotated[
+        float | None, Query(ge=0, le=5000, description="tolerance in metres (0 or absent: all)")
+    ] = None,
+) -> Response:
+    rng = time_range(range_from, range_to)
+    async with pool.acquire() as conn, conn.transaction():
+        case = await service.open_read(
+            conn=conn, principal=principal, case_id=case_id, rng=rng, purpose=purpose,
+            action="track.read", detail={"format": "geojson", "simplify_m": simplify},
+        )  # fmt: skip
+        track = await service.load_track(conn=conn, case_id=case_id, rng=rng)
+        zones = await service.load_zones(conn=conn, case_id=case_id) if simplify else []
+    violation = analysis.violation_mask(track, zones)
+    indices = analysis.simplify(track, simplify or 0.0, violation)
+    body = track_feature_collection(
+        track, indices, violation, case_id=case_id, tz=ZoneInfo(case["timezone"]),
+        range_from=rng.start, range_to=rng.end, tolerance_m=simplify,
+    )  # fmt: skip
+    return Response(msgspec.json.encode(body), media_type=GEOJSON)
+
+
+@router.get(
+    "/cases/{case_id}/track.csv",
+    summary="A case's fixes in [from, to) as CSV, streamed",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "CSV, one fix per row"}},
+)
+async def export_csv(
+    case_id: CaseId,
+    pool: PoolDep,
+    principal: Reader,
+    range_from: FromQuery,
+    range_to: ToQuery,
+    purpose: PurposeQuery,
+) -> StreamingResponse:
+    rng = time_range(range_from, range_to)
+    async with pool.acquire() as conn, conn.transaction():
+        case = await service.open_read(
+            conn=conn, principal=principal, case_id=case_id, rng=rng, purpose=purpose,
+            action="track.export", detail={"format": "csv"},
+        )  # fmt: skip
+    rows = service.stream_rows(pool=pool, case_id=case_id, rng=rng)
+    name = _filename(case["case_number"], "csv")
+    return StreamingResponse(
+        exports.csv_lines(rows, ZoneInfo(case["timezone"])),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get(
+    "/cases/{case_id}/track.gpx",
+    summary="A case's fixes in [from, to) as GPX 1.1, streamed",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/gpx+xml": {}}, "description": "GPX 1.1 track"}},
+)
+async def export_gpx(
+    case_id: CaseId,
+    pool: PoolDep,
+    principal: Reader,
+    range_from: FromQuery,
+    range_to: ToQuery,
+    purpose: PurposeQuery,
+) -> StreamingResponse:
+    rng = time_range(range_from, range_to)
+    async with pool.acquire() as conn, conn.transaction():
+        case = await service.open_read(
+            conn=conn, principal=principal, case_id=case_id, rng=rng, purpose=purpose,
+            action="track.export", detail={"format": "gpx"},
+        )  # fmt: skip
+    rows = service.stream_rows(pool=pool, case_id=case_id, rng=rng)
+    name = _filename(case["case_number"], "gpx")
+    return StreamingResponse(
+        exports.gpx_lines(rows, case["case_number"]),
+        media_type="application/gpx+xml",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

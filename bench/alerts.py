@@ -1,0 +1,313 @@
+"""Alerts benchmark: ``python -m bench.alerts [--devices N] [--rate R] [--duration S]``.
+
+Starts its own PostgreSQL and Mosquitto (run dir ``.run/bench-alerts``, ports 55497/18897, wiped
+first), a migrated database with the simulator's scenario (``sim.seed``: N watches with their
+cases and rules) plus the bench's own cases, then the real processes: ingester, alerts service,
+API, and ``python -m sim --rate R`` as the background stream. Measured through the live stream
+(``GET /alerts/stream`` as the bench unit's supervisor):
+
+1. Violations: ``--violators`` watches with a "stay inside" 60 m circle (grace zero: one fix opens,
+   one clears) step outside at known times, twice each (inside in between). Latency is from
+   just before the MQTT publish of the violating fix to the ``alert.opened`` event's arrival.
+2. No signal: ``--silent`` watches with a 10 s limit send one fix, then nothing; the delay is
+   from (last contact + limit) to the alert's arrival.
+
+Every expected alert must arrive once (missed, duplicated). The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+
+from api.auth import tokens
+from config.settings import Settings
+from store.migrate import migrate
+from tests.integration.alerts.sse import SseClient
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_DIR = ".run/bench-alerts"
+ENV = {
+    "BW_RUN_DIR": RUN_DIR,
+    "BW_DB__PORT": "55497",
+    "BW_MQTT__PORT": "18897",
+    "BW_DB__NAME": "bw_bench",
+    "BW_LOG_LEVEL": "WARNING",
+    "BW_API__PORT": "18797",
+    "BW_INGEST__METRICS_PORT": "0",
+    "BW_ALERTS__METRICS_PORT": "0",
+    "BW_ALERTS__WATCHDOG_INTERVAL_S": "0.5",
+}
+HOME = (118.6749, 37.4340)
+AWAY = (118.6767, 37.4340)  # 160 m east: outside, and a plausible walk between fixes
+NO_SIGNAL_LIMIT_S = 10
+
+
+def say(*parts: object) -> None:
+    print("[bench.alerts]", *parts, file=sys.stderr, flush=True)
+
+
+def sh(command: str) -> None:
+    subprocess.run(
+        ["bash", "deploy/services.sh", command], cwd=ROOT, env={**os.environ, **ENV}, check=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def bench_settings() -> Settings:
+    env = dict(ENV)
+    for line in (ROOT / RUN_DIR / "mqtt-credentials.env").read_text().splitlines():
+        key, _, value = line.partition("=")
+        env[key] = value
+    os.environ.update(env)
+    return Settings()
+
+
+def prepare_database(settings: Settings, devices: int) -> None:
+    with psycopg.connect(settings.db.dsn(database="postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{settings.db.name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{settings.db.name}"')
+    migrate(settings.db.dsn(), settings.pings, prefer="native")
+    env = {**os.environ, **settings.to_env()}
+    subprocess.run(
+        [sys.executable, "-m", "sim.seed", "--devices", str(devices), "--no-migrate"],
+        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def bench_world(
+    settings: Settings, violators: int, silent: int
+) -> tuple[int, list[str], list[str]]:
+    """The bench unit, its supervisor, its cases; returns (supervisor, violators, silent)."""
+    tag = uuid.uuid4().hex[:6]
+    code = f"BENCH-{tag}"
+    movers = [f"bv{tag}{i:02d}" for i in range(violators)]
+    quiet = [f"bs{tag}{i:02d}" for i in range(silent)]
+    since = datetime.now(UTC) - timedelta(hours=1)
+    with psycopg.connect(settings.db.dsn(), autocommit=True) as conn:
+        unit = conn.execute(
+            "INSERT INTO units (code, name, kind) VALUES (%s, 'Bench station', 'police') "
+            "RETURNING id", [code],
+        ).fetchone()[0]  # type: ignore[index]  # fmt: skip
+        user = conn.execute(
+            "INSERT INTO users (username, display_name, role, unit_id) "
+            "VALUES (%s, 'Bench', 'supervisor', %s) RETURNING id", [f"bench-{tag}", unit],
+        ).fetchone()[0]  # type: ignore[index]  # fmt: skip
+        zone = conn.execute(
+            "INSERT INTO zones (unit_id, name, kind, geometry, radius_m) "
+            "VALUES (%s, 'home', 'circle', %s, 60) RETURNING id",
+            [unit, json.dumps({"type": "Point", "coordinates": list(HOME)})],
+        ).fetchone()[0]  # type: ignore[index]
+        for device in movers + quiet:
+            limit = NO_SIGNAL_LIMIT_S if device in quiet else 86_400
+            person = conn.execute(
+                "INSERT INTO persons (full_name) VALUES (%s) RETURNING id", [device]
+            ).fetchone()[0]  # type: ignore[index]
+            case = conn.execute(
+                "INSERT INTO cases (case_number, person_id, measure, status, supervising_unit_id, "
+                "no_signal_limit_s) VALUES (%s, %s, 'bail', 'active', %s, %s) RETURNING id",
+                [f"B-{device}", person, unit, limit],
+            ).fetchone()[0]  # type: ignore[index]
+            conn.execute("INSERT INTO devices (id) VALUES (%s)", [device])
+            conn.execute(
+                "INSERT INTO device_assignments (device_id, case_id, valid_from) "
+                "VALUES (%s, %s, %s)", [device, case, since],
+            )  # fmt: skip
+            if device in movers:
+                conn.execute(
+                    "INSERT INTO case_rules (case_id, kind, zone_id, grace) "
+                    "VALUES (%s, 'stay_inside', %s, %s)",
+                    [case, zone, json.dumps({"open_after_fixes": 1, "open_after_s": 0,
+                                             "clear_after_fixes": 1, "clear_after_s": 0})],
+                )  # fmt: skip
+    return int(user), movers, quiet
+
+
+@contextmanager
+def process(name: str, settings: Settings, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    log_dir = ROOT / RUN_DIR / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **settings.to_env()}
+    with (log_dir / f"{name}.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", name, *args], cwd=ROOT, env=env, stdout=log, stderr=log
+        )
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def publisher(settings: Settings) -> mqtt.Client:
+    m = settings.mqtt
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-{uuid.uuid4().hex[:6]}",
+                         protocol=mqtt.MQTTv5)  # fmt: skip
+    client.username_pw_set(
+        m.sim_username, m.sim_password.get_secret_value() if m.sim_password else None
+    )
+    client.connect(m.host, m.port)
+    client.loop_start()
+    return client
+
+
+def send(client: mqtt.Client, device: str, seq: int, where: tuple[float, float]) -> float:
+    """Publish one fix (QoS 1) now; returns the time just before the publish."""
+    t = time.time()
+    body = {"ts": int(t * 1000), "lat": where[1], "lon": where[0], "acc": 8.0, "src": "gnss",
+            "seq": seq}  # fmt: skip
+    client.publish(f"bw/v1/dev/{device}/loc", json.dumps(body), qos=1)
+    return t
+
+
+def wait_ready(url: str, timeout_s: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} not ready")
+
+
+def pct(values: list[float], q: float) -> float:
+    return round(float(np.percentile(values, q)), 3) if values else float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.alerts", description=__doc__.splitlines()[0])
+    p.add_argument("--devices", type=int, default=1000, help="simulated background watches")
+    p.add_argument("--rate", type=float, default=5000.0, help="background fixes a second")
+    p.add_argument("--violators", type=int, default=20)
+    p.add_argument("--silent", type=int, default=5)
+    p.add_argument("--duration", type=float, default=75.0, help="seconds of background stream")
+    args = p.parse_args(argv)
+    say("services (wiped)")
+    sh("wipe")
+    sh("start")
+    settings = bench_settings()
+    say(f"database: scenario with {args.devices} watches + bench cases")
+    prepare_database(settings, args.devices)
+    supervisor, movers, quiet = bench_world(settings, args.violators, args.silent)
+    token, _ = tokens.issue(settings.api, user_id=supervisor, token_type="access",
+                            now=datetime.now(UTC))  # fmt: skip
+    api = f"http://127.0.0.1:{settings.api.port}"
+    m = settings.mqtt
+    sim_login = m.model_copy(update={"username": m.sim_username, "password": m.sim_password})
+    sim_env = settings.model_copy(update={"mqtt": sim_login})
+    with ExitStack() as stack:
+        stack.enter_context(process("ingest", settings))
+        stack.enter_context(process("alerts", settings))
+        stack.enter_context(process("api", settings))
+        wait_ready(f"{api}/healthz")
+        time.sleep(2.0)  # ingester subscribed, alerts service leading
+        sse = SseClient(f"{api}/alerts/stream", {"Authorization": f"Bearer {token}"}).start()
+        stack.callback(sse.close)
+        say(f"background: sim --devices {args.devices} --rate {args.rate:g}")
+        stack.enter_context(process("sim", sim_env, "--devices", str(args.devices), "--rate",
+                                    str(args.rate), "--duration", str(args.duration)))  # fmt: skip
+        client = publisher(settings)
+        stack.callback(client.loop_stop)
+        seq = dict.fromkeys(movers + quiet, 0)
+
+        def fix(device: str, where: tuple[float, float]) -> float:
+            seq[device] += 1
+            return send(client, device, seq[device], where)
+
+        for d in movers + quiet:
+            fix(d, HOME)
+        time.sleep(3.0)
+        published: dict[str, list[float]] = {d: [] for d in movers}
+        for episode in range(2):
+            for d in movers:
+                published[d].append(fix(d, AWAY))
+                time.sleep(0.6)
+            time.sleep(1.0)
+            for d in movers:
+                fix(d, HOME)
+            time.sleep(1.5 if episode == 0 else 0.0)
+        time.sleep(3.0)
+        deadline = time.time() + NO_SIGNAL_LIMIT_S + 10
+        while time.time() < deadline:
+            opened = {e[2]["alert"]["device_id"] for e in sse.events
+                      if e[2]["alert"]["kind"] == "no_signal"}  # fmt: skip
+            if set(quiet) <= opened:
+                break
+            time.sleep(0.2)
+        time.sleep(1.0)
+    with psycopg.connect(settings.db.dsn()) as conn:
+        last_seen: dict[str, datetime] = dict(conn.execute(
+            "SELECT device_id, last_seen_at FROM device_status WHERE device_id = ANY(%s)", [quiet]
+        ).fetchall())  # fmt: skip
+        db_alerts = Counter(r[0] for r in conn.execute(
+            "SELECT device_id FROM alerts WHERE device_id = ANY(%s) AND kind IN "
+            "('left_permitted_area', 'no_signal')", [movers + quiet],
+        ).fetchall())  # fmt: skip
+    opened_events = [e for e in sse.events if e[1] == "alert.opened"]
+    by_key = Counter(e[2]["alert"]["episode_key"] for e in opened_events)
+    duplicated = sum(n - 1 for n in by_key.values() if n > 1)
+    latencies: list[float] = []
+    missed = 0
+    for d in movers:
+        arrivals = sorted(e[3] for e in opened_events if e[2]["alert"]["device_id"] == d
+                          and e[2]["alert"]["kind"] == "left_permitted_area")  # fmt: skip
+        missed += max(0, len(published[d]) - len(arrivals))
+        latencies += [a - t for t, a in zip(published[d], arrivals, strict=False)]
+    delays: list[float] = []
+    for d in quiet:
+        arrivals = [e[3] for e in opened_events if e[2]["alert"]["device_id"] == d
+                    and e[2]["alert"]["kind"] == "no_signal"]  # fmt: skip
+        if not arrivals or d not in last_seen:
+            missed += 1
+            continue
+        limit_at = last_seen[d].timestamp() + NO_SIGNAL_LIMIT_S
+        delays.append(min(arrivals) - limit_at)
+    expected = 2 * len(movers) + len(quiet)
+    duplicated += max(0, sum(db_alerts.values()) - expected)
+    print(
+        f"violations: {len(latencies)} alerts, publish -> live stream latency "
+        f"p50 {pct(latencies, 50)} s, p95 {pct(latencies, 95)} s, p99 {pct(latencies, 99)} s"
+    )
+    print(
+        f"no signal: {len(delays)} alerts, delay past the limit "
+        f"p50 {pct(delays, 50)} s, p99 {pct(delays, 99)} s (limit {NO_SIGNAL_LIMIT_S} s)"
+    )
+    print(
+        f"stream events received: {len(sse.events)}; background {args.rate:g} fixes/s "
+        f"from {args.devices} simulated watches"
+    )
+    print(json.dumps({
+        "alert_p50_s": pct(latencies, 50), "alert_p95_s": pct(latencies, 95),
+        "alert_p99_s": pct(latencies, 99), "nosignal_delay_p50_s": pct(delays, 50),
+        "nosignal_delay_p99_s": pct(delays, 99), "missed": missed, "duplicated": duplicated,
+        "violation_alerts": len(latencies), "nosignal_alerts": len(delays),
+        "background_rate_per_s": args.rate,
+    }))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Process-wide configuration: typed settings and logging set-up."""

@@ -1,0 +1,339 @@
+#!/usr/bin/env bash
+# Project-local PostgreSQL and Mosquitto on loopback, for the demo (`make run`), the tests
+# (`make test`, with throwaway copies) and the benchmarks (`make bench`).
+#
+#   deploy/services.sh install   # apt-get install postgresql and mosquitto if missing
+#   deploy/services.sh start     # install if needed, initdb if needed, start both (idempotent)
+#   deploy/services.sh stop      # stop what this run dir started
+#   deploy/services.sh status
+#   deploy/services.sh wipe      # stop, then delete the run dir's data (throwaway test services)
+#
+# Everything lives under $BW_RUN_DIR (default .run/): pg/ (cluster), mosquitto/ (config and
+# persistence), logs/. Ports and credentials come from the same settings the Python code reads:
+# BW_DB__PORT (55432), BW_DB__USER, BW_DB__PASSWORD, BW_DB__NAME, BW_MQTT__PORT (18830).
+# Mosquitto runs with dynamic security and no anonymous access; the generated admin, ingester and
+# simulator credentials are in $BW_RUN_DIR/mqtt-credentials.env (mode 600).
+# As root, PostgreSQL runs as the `postgres` user (runuser) and Mosquitto as `mosquitto`.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUN_DIR="${BW_RUN_DIR:-.run}"
+case "$RUN_DIR" in /*) ;; *) RUN_DIR="$ROOT/$RUN_DIR" ;; esac
+PG_PORT="${BW_DB__PORT:-55432}"
+PG_USER="${BW_DB__USER:-bailwatch}"
+PG_PASSWORD="${BW_DB__PASSWORD:-bailwatch}"
+PG_DB="${BW_DB__NAME:-bailwatch}"
+MQTT_PORT="${BW_MQTT__PORT:-18830}"
+LOG_DIR="$RUN_DIR/logs"
+
+say() { printf '[services] %s\n' "$*" >&2; }
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+as_root() {
+  if is_root; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else say "need root to run: $*"; return 1; fi
+}
+
+pg_bindir() {
+  local dir
+  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
+  [ -n "$dir" ] && [ -x "$dir/initdb" ] && printf '%s\n' "$dir"
+}
+
+install_packages() {
+  local need=()
+  [ -n "$(pg_bindir || true)" ] || need+=(postgresql postgresql-contrib)
+  command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto mosquitto-clients)
+  [ -e /usr/share/zoneinfo/Asia/Shanghai ] || need+=(tzdata)
+  if [ "${#need[@]}" -gt 0 ]; then
+    say "installing ${need[*]} from apt"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+  # Debian's package starts its own cluster/broker on the default ports; ours use other ports,
+  # so they do not collide and we leave the system ones alone.
+}
+
+# run_as USER CMD...: run as USER when root (services refuse to run as root), else as ourselves.
+run_as() {
+  local user="$1"; shift
+  if is_root; then runuser -u "$user" -- "$@"; else "$@"; fi
+}
+
+# service_dir NAME USER: a data directory under the run dir owned by USER. When USER cannot
+# reach the project directory (e.g. a checkout under /root), the data lives in /var/tmp and the
+# run dir holds a symlink to it.
+service_dir() {
+  local name="$1" user="$2" dir="$RUN_DIR/$1"
+  if is_root && [ ! -e "$dir" ]; then
+    mkdir -p "$RUN_DIR"
+    if ! runuser -u "$user" -- test -x "$RUN_DIR"; then
+      local alt
+      alt="/var/tmp/bailwatch-$(printf '%s' "$RUN_DIR" | sha1sum | cut -c1-12)/$name"
+      mkdir -p "$alt"
+      ln -s "$alt" "$dir"
+      say "$user cannot reach $RUN_DIR; $name data is in $alt"
+    fi
+  fi
+  mkdir -p "$dir/"
+  if is_root; then chown -R "$user:" "$dir/"; fi
+  printf '%s\n' "$dir"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() {
+  local port="$1" what="$2" i
+  for i in $(seq 1 100); do
+    if port_open "$port"; then return 0; fi
+    sleep 0.1
+  done
+  say "$what did not open port $port; see $LOG_DIR"
+  return 1
+}
+
+start_postgres() {
+  local bin data pwfile
+  bin="$(pg_bindir)"
+  data="$(service_dir pg postgres)/data"
+  if [ ! -s "$data/PG_VERSION" ]; then
+    say "initdb $data (port $PG_PORT)"
+    run_as postgres mkdir -p "$data"
+    pwfile="$(dirname "$data")/pwfile"
+    printf '%s\n' "$PG_PASSWORD" > "$pwfile"
+    if is_root; then chown postgres: "$pwfile"; fi
+    run_as postgres "$bin/initdb" -D "$data" -U "$PG_USER" --pwfile="$pwfile" \
+      --auth-host=scram-sha-256 --auth-local=peer -E UTF8 --locale=C.UTF-8 >/dev/null
+    rm -f "$pwfile"
+    cat >> "$data/postgresql.conf" <<EOF
+# bailwatch: loopback only, project port, no unix socket (path-length safe)
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = ''
+max_connections = 200
+shared_buffers = 512MB
+synchronous_commit = on
+timezone = 'UTC'
+log_timezone = 'UTC'
+EOF
+  fi
+  if run_as postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    say "postgresql already running on $PG_PORT"
+  else
+    local log="$(dirname "$data")/postgresql.log"
+    run_as postgres "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null
+    say "postgresql started on 127.0.0.1:$PG_PORT (log $log)"
+  fi
+  wait_port "$PG_PORT" postgresql
+  ensure_database
+}
+
+ensure_database() {
+  local py="$ROOT/.venv/bin/python"
+  [ -x "$py" ] || return 0
+  "$py" - <<EOF
+import psycopg
+dsn = "postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/postgres"
+with psycopg.connect(dsn, autocommit=True) as conn:
+    if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", ["$PG_DB"]).fetchone() is None:
+        conn.execute('CREATE DATABASE "$PG_DB"')
+EOF
+}
+
+mosquitto_conf() {
+  local dir="$1"
+  # Device credentials and ACLs live in Mosquitto's dynamic-security plugin (dynamic-security.json,
+  # administered at runtime over $CONTROL/dynamic-security/v1 by broker/dynsec.py); no anonymous access.
+  cat <<EOF
+# Generated by deploy/services.sh; edit that script, not this file.
+per_listener_settings false
+listener $MQTT_PORT 127.0.0.1
+protocol mqtt
+allow_anonymous false
+plugin $DYNSEC_PLUGIN
+plugin_opt_config_file $dir/dynamic-security.json
+persistence true
+persistence_location $dir/data/
+autosave_interval 10
+pid_file $dir/mosquitto.pid
+log_dest file $dir/mosquitto.log
+log_type error
+log_type warning
+log_type notice
+connection_messages true
+# Backpressure: the ingester acknowledges after commit and caps its in-flight window with
+# Receive Maximum; the broker queues the rest instead of dropping it.
+max_inflight_messages 0
+max_queued_messages 10000000
+max_queued_bytes 0
+max_packet_size 1048576
+persistent_client_expiration 14d
+EOF
+}
+
+DYNSEC_PLUGIN="${BW_MQTT__DYNSEC_PLUGIN:-/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so}"
+# Generated broker credentials of this run dir (admin, ingester, simulator), mode 600, as BW_* lines
+# a process can source: `set -a; . "$BW_RUN_DIR/mqtt-credentials.env"; set +a`.
+CRED_FILE="$RUN_DIR/mqtt-credentials.env"
+
+new_secret() { head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24; }
+
+# dynsec_init DIR: a new dynamic-security.json with the admin client, and the credentials file.
+dynsec_init() {
+  local dir="$1" admin_pw ingest_pw sim_pw
+  rm -f "$dir/dynamic-security.json" "$dir/dynsec.bootstrapped" "$dir/dynsec.alerts"
+  admin_pw="$(new_secret)"; ingest_pw="$(new_secret)"; sim_pw="$(new_secret)"
+  mosquitto_ctrl dynsec init "$dir/dynamic-security.json" bw-admin "$admin_pw" >/dev/null
+  ( umask 077
+    cat > "$CRED_FILE" <<EOF
+BW_MQTT__ADMIN_USERNAME=bw-admin
+BW_MQTT__ADMIN_PASSWORD=$admin_pw
+BW_MQTT__USERNAME=bw-ingest
+BW_MQTT__PASSWORD=$ingest_pw
+BW_MQTT__SIM_USERNAME=bw-sim
+BW_MQTT__SIM_PASSWORD=$sim_pw
+EOF
+  )
+  say "dynamic security initialised; broker credentials in $CRED_FILE"
+}
+
+# dynsec_bootstrap DIR: roles and the service clients, once per dynamic-security.json.
+dynsec_bootstrap() {
+  local dir="$1"
+  [ -e "$dir/dynsec.bootstrapped" ] && return 0
+  local BW_MQTT__ADMIN_USERNAME BW_MQTT__ADMIN_PASSWORD BW_MQTT__PASSWORD BW_MQTT__SIM_PASSWORD
+  # shellcheck disable=SC1090
+  . "$CRED_FILE"
+  ctl() { mosquitto_ctrl -h 127.0.0.1 -p "$MQTT_PORT" -u "$BW_MQTT__ADMIN_USERNAME" \
+            -P "$BW_MQTT__ADMIN_PASSWORD" dynsec "$@" >/dev/null 2>>"$LOG_DIR/dynsec.log"; }
+  # Devices are provisioned one by one (broker/dynsec.py): each gets its own client and its own
+  # role `device:{id}` with literal ACLs (this Mosquitto's dynsec has no %u/%c substitution).
+  ctl createGroup devices
+  # The ingester reads every device's uplink (shared subscriptions) and publishes nothing.
+  ctl createRole ingester
+  ctl addRoleACL ingester subscribePattern 'bw/v1/dev/#' allow
+  ctl addRoleACL ingester subscribePattern 'owntracks/#' allow
+  ctl addRoleACL ingester subscribePattern '$share/+/bw/v1/dev/#' allow
+  ctl addRoleACL ingester subscribePattern '$share/+/owntracks/#' allow
+  ctl addRoleACL ingester publishClientReceive 'bw/v1/dev/#' allow
+  ctl addRoleACL ingester publishClientReceive 'owntracks/#' allow
+  ctl createClient bw-ingest -p "$BW_MQTT__PASSWORD"
+  ctl addClientRole bw-ingest ingester
+  # The simulator (demo, benchmarks) speaks for many watches and reads their commands.
+  ctl createRole simulator
+  ctl addRoleACL simulator publishClientSend 'bw/v1/dev/#' allow
+  ctl addRoleACL simulator publishClientSend 'owntracks/#' allow
+  ctl addRoleACL simulator subscribePattern 'bw/v1/dev/+/cmd' allow
+  ctl addRoleACL simulator publishClientReceive 'bw/v1/dev/+/cmd' allow
+  ctl createClient bw-sim -p "$BW_MQTT__SIM_PASSWORD"
+  ctl addClientRole bw-sim simulator
+  touch "$dir/dynsec.bootstrapped"
+  say "dynsec group devices, roles ingester, simulator and clients bw-ingest, bw-sim created"
+}
+
+# dynsec_alerts DIR: the alerts service's role and client (also added to run dirs bootstrapped
+# before it existed). It publishes unit topics (bw/v1/unit/{code}/alerts and the retained
+# .../summary) and watch commands (bw/v1/dev/{id}/cmd); dispatch consoles may reuse the login
+# to read the unit topics.
+dynsec_alerts() {
+  local dir="$1" alerts_pw
+  [ -e "$dir/dynsec.alerts" ] && return 0
+  local BW_MQTT__ADMIN_USERNAME BW_MQTT__ADMIN_PASSWORD
+  # shellcheck disable=SC1090
+  . "$CRED_FILE"
+  alerts_pw="$(new_secret)"
+  ctl() { mosquitto_ctrl -h 127.0.0.1 -p "$MQTT_PORT" -u "$BW_MQTT__ADMIN_USERNAME" \
+            -P "$BW_MQTT__ADMIN_PASSWORD" dynsec "$@" >/dev/null 2>>"$LOG_DIR/dynsec.log"; }
+  ctl createRole alerts || true
+  ctl addRoleACL alerts publishClientSend 'bw/v1/unit/#' allow
+  ctl addRoleACL alerts publishClientSend 'bw/v1/dev/+/cmd' allow
+  ctl addRoleACL alerts subscribePattern 'bw/v1/unit/#' allow
+  ctl addRoleACL alerts publishClientReceive 'bw/v1/unit/#' allow
+  if ctl createClient bw-alerts -p "$alerts_pw"; then :; else ctl setClientPassword bw-alerts "$alerts_pw"; fi
+  ctl addClientRole bw-alerts alerts
+  ( umask 077
+    grep -v '^BW_ALERTS__MQTT_' "$CRED_FILE" > "$CRED_FILE.tmp" || true
+    printf 'BW_ALERTS__MQTT_USERNAME=bw-alerts\nBW_ALERTS__MQTT_PASSWORD=%s\n' "$alerts_pw" >> "$CRED_FILE.tmp"
+    mv "$CRED_FILE.tmp" "$CRED_FILE"
+  )
+  touch "$dir/dynsec.alerts"
+  say "dynsec role alerts and client bw-alerts created"
+}
+
+start_mosquitto() {
+  local dir pid
+  dir="$(service_dir mosquitto mosquitto)"
+  mkdir -p "$dir/data"
+  if [ ! -s "$dir/dynamic-security.json" ] || [ ! -s "$CRED_FILE" ]; then dynsec_init "$dir"; fi
+  mosquitto_conf "$dir" > "$dir/mosquitto.conf"
+  if is_root; then chown -R mosquitto: "$dir"; fi
+  pid="$(cat "$dir/mosquitto.pid" 2>/dev/null || true)"
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    say "mosquitto already running on $MQTT_PORT"
+  else
+    rm -f "$dir/mosquitto.pid"
+    if is_root; then
+      runuser -u mosquitto -- mosquitto -d -c "$dir/mosquitto.conf"
+    else
+      mosquitto -d -c "$dir/mosquitto.conf"
+    fi
+    wait_port "$MQTT_PORT" mosquitto
+    say "mosquitto started on 127.0.0.1:$MQTT_PORT (log $dir/mosquitto.log)"
+  fi
+  dynsec_bootstrap "$dir"
+  dynsec_alerts "$dir"
+}
+
+stop_postgres() {
+  local bin data="$RUN_DIR/pg/data"
+  bin="$(pg_bindir || true)"
+  [ -n "$bin" ] && [ -s "$data/PG_VERSION" ] || return 0
+  if run_as postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    run_as postgres "$bin/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null
+    say "postgresql stopped"
+  fi
+}
+
+stop_mosquitto() {
+  local pidfile="$RUN_DIR/mosquitto/mosquitto.pid" pid i
+  pid="$(cat "$pidfile" 2>/dev/null || true)"
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid"
+    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    say "mosquitto stopped"
+  fi
+}
+
+status() {
+  if port_open "$PG_PORT"; then say "postgresql: up on $PG_PORT"; else say "postgresql: down"; fi
+  if port_open "$MQTT_PORT"; then say "mosquitto: up on $MQTT_PORT"; else say "mosquitto: down"; fi
+}
+
+wipe() {
+  stop_mosquitto
+  stop_postgres
+  local target
+  for sub in pg mosquitto; do
+    if [ -L "$RUN_DIR/$sub" ]; then
+      target="$(readlink -f "$RUN_DIR/$sub")"
+      rm -rf "$target"
+    fi
+  done
+  rm -rf "$RUN_DIR"
+  say "wiped $RUN_DIR"
+}
+
+mkdir -p "$LOG_DIR"
+case "${1:-start}" in
+  install) install_packages ;;
+  start) install_packages; start_postgres; start_mosquitto ;;
+  start-postgres) install_packages; start_postgres ;;
+  start-mosquitto) install_packages; start_mosquitto ;;
+  stop) stop_mosquitto; stop_postgres ;;
+  stop-postgres) stop_postgres ;;
+  stop-mosquitto) stop_mosquitto ;;
+  status) status ;;
+  wipe) wipe ;;
+  *) say "usage: $0 install|start|stop|status|wipe"; exit 2 ;;
+esac

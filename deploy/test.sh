@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `make test`: throwaway PostgreSQL and Mosquitto under .run/test on their own ports, lint and
+# type checks, then the whole test suite. The services are wiped at the end, pass or fail.
+# Extra arguments go to pytest (e.g. `make test ARGS="-k ingest"`).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+export BW_ENVIRONMENT=test
+export BW_RUN_DIR="${BW_TEST_RUN_DIR:-.run/test}"
+export BW_DB__PORT="${BW_TEST_DB_PORT:-55433}"
+export BW_MQTT__PORT="${BW_TEST_MQTT_PORT:-18833}"
+export BW_API__PORT="${BW_TEST_API_PORT:-8781}"
+
+say() { printf '[test] %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Node.js runs PGlite+TimescaleDB for the TimescaleDB-path tests.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  say "installing nodejs and npm from apt"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+
+bash deploy/services.sh wipe >/dev/null 2>&1 || true
+trap 'bash deploy/services.sh wipe >/dev/null 2>&1 || true' EXIT
+bash deploy/services.sh start
+if [ -f "$BW_RUN_DIR/mqtt-credentials.env" ]; then
+  set -a; . "$BW_RUN_DIR/mqtt-credentials.env"; set +a
+fi
+
+say "lint: ruff check, ruff format --check, mypy"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy .
+
+say "pytest"
+.venv/bin/python -m pytest -p no:cacheprovider "$@"

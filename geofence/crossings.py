@@ -1,0 +1,124 @@
+"""Certain crossings of exclusion zones between a device's consecutive in-order fixes.
+
+A fix outside a stay_outside zone may still betray a visit: when the straight segment from the
+device's previous in-order fix certainly passes through the zone, the pair violates by
+*crossing*. The segment is trusted only within ``MAX_CROSSING_GAP_S`` and when the speed it
+implies (its length shrunk by both fix disks) is at most ``MAX_CROSSING_SPEED_MPS``; the previous
+fix must itself be certainly outside, and the segment must meet the zone shrunk by the wider of
+the two disks.
+
+Work is cut by cheap, conservative filters applied in order (each only removes pairs that the
+full test would reject): rule kind and verdict, order, gap, implied speed, then a degree box test
+(``relation.segments_meet_boxes``, with ``relation.circle_box`` for circles) before the exact tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from geofence import prefilter
+from geofence import relation as rel
+from geofence.batch import FixBatch
+from geofence.geodesy import FloatArray, plane_offsets_m
+from geofence.rulebook import STAY_OUTSIDE_CODE, RuleBook, present
+from geofence.tracks import DeviceTracks
+
+MAX_CROSSING_GAP_S = 900.0
+"""Longest gap between two fixes whose straight segment is trusted for a crossing, seconds."""
+MAX_CROSSING_SPEED_MPS = 70.0
+"""Highest speed (m/s, ~250 km/h) a segment may imply and still be trusted for a crossing."""
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """Per batch row: whether it is after its device's watermark, and its previous fix.
+
+    ``prev_row`` is the batch row of the previous in-order fix of the same device, or
+    ``-1 - device`` when that fix is the device's remembered one (``DeviceTracks``).
+    """
+
+    in_order: BoolArray
+    prev_row: IntArray
+
+
+def order_of_rows(b: FixBatch, dev: IntArray, tracks: DeviceTracks) -> Order:
+    """In-order flags and previous rows of a batch sorted by device, then fix time."""
+    in_order = b.t_ms > tracks.t[dev]
+    same = np.zeros(len(b), dtype=bool)
+    same[1:] = (dev[1:] == dev[:-1]) & in_order[:-1]
+    return Order(in_order, np.where(same, np.arange(-1, len(b) - 1), -1 - dev))
+
+
+def crossings(
+    b: FixBatch,
+    radius: FloatArray,
+    tracks: DeviceTracks,
+    book: RuleBook,
+    rows: IntArray,
+    slots: IntArray,
+    candidate: BoolArray,
+    seq: Order,
+) -> IntArray:
+    """Indices of the pairs ``(rows, slots)`` that certainly crossed their exclusion zone.
+
+    ``candidate`` marks the pairs whose own fix is compliant; ``radius`` is each row's disk
+    radius in metres.
+    """
+    cand = np.flatnonzero(candidate & (book.kind[slots] == STAY_OUTSIDE_CODE))
+    cand = cand[seq.in_order[rows[cand]]]
+    pr = seq.prev_row[rows[cand]]
+    p_t = np.where(pr >= 0, b.t_ms[np.maximum(pr, 0)], tracks.t[np.maximum(-1 - pr, 0)])
+    # No previous fix (NEVER_MS) is never recent enough; comparing this way cannot overflow.
+    recent = p_t >= b.t_ms[rows[cand]] - MAX_CROSSING_GAP_S * 1000.0
+    cand, pr = cand[recent], pr[recent]
+    own, own_row, track = pr >= 0, np.maximum(pr, 0), np.maximum(-1 - pr, 0)
+    r, s = rows[cand], slots[cand]
+    p_lon = np.where(own, b.lon[own_row], tracks.lon[track])
+    p_lat = np.where(own, b.lat[own_row], tracks.lat[track])
+    lon, lat = b.lon[r], b.lat[r]
+    box = book.area_box[s].T
+    circ = np.flatnonzero(~np.isnan(book.circle_m[s]))
+    if circ.size:
+        sc = s[circ]
+        halves = prefilter.circle_box(
+            p_lat[circ], lat[circ], book.circle_lat[sc], book.circle_m[sc]
+        )
+        box[:, circ] = book.circle_lon[sc], halves[0], book.circle_lat[sc], halves[1]
+    # NaN boxes (keep-away rules, which are never stay_outside) meet nothing.
+    near = np.flatnonzero(prefilter.segments_meet_boxes(p_lon, p_lat, lon, lat, tuple(box)))
+    if not near.size:
+        return near
+    cand, r, s, own = cand[near], r[near], s[near], own[near]
+    own_row, track = own_row[near], track[near]
+    p_lon, p_lat, lon, lat = p_lon[near], p_lat[near], lon[near], lat[near]
+    p_t = np.where(own, b.t_ms[own_row], tracks.t[track])
+    p_r = np.where(own, radius[own_row], tracks.radius[track])
+    r_now = radius[r]
+    dt_s = (b.t_ms[r] - p_t) / 1000.0
+    dx, dy = plane_offsets_m(lon, lat, p_lon, p_lat)
+    plausible = np.hypot(dx, dy) - r_now - p_r <= MAX_CROSSING_SPEED_MPS * dt_s
+    crossed = np.zeros(cand.size, dtype=bool)
+    widest = np.maximum(r_now, p_r)
+    circle_m = book.circle_m[s]
+    c = np.flatnonzero(plausible & ~np.isnan(circle_m))
+    if c.size:
+        centre = (book.circle_lon[s[c]], book.circle_lat[s[c]], circle_m[c])
+        before = rel.relate_circles(p_lon[c], p_lat[c], p_r[c], *centre)
+        crossed[c] = (before == rel.OUTSIDE) & rel.circle_crossings(
+            p_lon[c], p_lat[c], lon[c], lat[c], widest[c], *centre
+        )
+    area = np.where(plausible, book.area_index[s], -1)
+    for k in present(area):
+        c = np.flatnonzero(area == k)
+        zone = book.areas[k]
+        x0, y0 = zone.project(p_lon[c], p_lat[c])
+        x1, y1 = zone.project(lon[c], lat[c])
+        before = zone.relate(p_lon[c], p_lat[c], p_r[c])
+        crossed[c] = (before == rel.OUTSIDE) & zone.crosses_xy(x0, y0, x1, y1, widest[c])
+    return cand[crossed]

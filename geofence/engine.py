@@ -1,0 +1,394 @@
+"""The geofence engine: a batch of fixes in, new rule states and episode events out.
+
+Stages of ``GeofenceEngine.evaluate``, in order:
+
+1. sort the batch per device by fix time (then seq) and drop duplicate ``(device, time, seq)``;
+2. expand to (fix, rule) pairs through the cached ``RuleBook`` (rules of the fix's case);
+3. relate every pair's fix disk to its zone: one lookup in the stacked degree grids of all areas
+   (``grid.GridStack``) and a degree-box test for circles (``prefilter``) settle most pairs
+   without projecting them; the rest get the exact test, one vectorised call per zone;
+4. turn relations into verdicts by rule kind; add certain crossings of exclusion zones between a
+   device's consecutive in-order fixes (plausible only within ``MAX_CROSSING_GAP_S`` and at an
+   implied speed up to ``MAX_CROSSING_SPEED_MPS``);
+5. mark pairs not applicable (validity, schedule, missing protected position) and apply leave
+   permits;
+6. split late pairs (fix time not after the rule's watermark) from in-order ones;
+7. fast path: pairs whose verdict leaves their state unchanged but for the watermark
+   (``hysteresis.steady_verdicts``: compliant or not applicable on a quiet state, uncertain on an
+   open episode) only move the watermark, in one array operation; every other (case, rule) runs
+   the pure hysteresis in fix time order (``hysteresis.update``) and its late pairs through
+   ``hysteresis.late_findings``.
+
+The engine holds state in memory between batches; it does no I/O. The caller loads persisted
+``RuleState``s with ``load_states`` and persists ``export_states(result.touched_keys)``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from geofence import prefilter
+from geofence import relation as rel
+from geofence.batch import FixBatch, sort_by_device
+from geofence.crossings import MAX_CROSSING_GAP_S as MAX_CROSSING_GAP_S
+from geofence.crossings import MAX_CROSSING_SPEED_MPS as MAX_CROSSING_SPEED_MPS
+from geofence.crossings import crossings, order_of_rows
+from geofence.events import GeofenceEvent
+from geofence.geodesy import FloatArray
+from geofence.grid import UNDECIDED
+from geofence.hysteresis import Observation, hold, late_findings, steady_verdicts, update
+from geofence.models import Fix, FixRef, LeavePermit, Rule, Verdict, Zone, utc_from_ms
+from geofence.permits import ALLOWS_DESTINATION, PermitIndex
+from geofence.results import BatchResult, coalesce
+from geofence.rulebook import KEEP_AWAY_CODE, RuleBook, ZoneCache, present, relate_zone
+from geofence.schedule import active
+from geofence.state import RuleState, evolve
+from geofence.tracks import NEVER_MS, DeviceTracks, ProtectedPositions
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+_C, _V, _U, _NA = (int(v) for v in Verdict)
+# Verdict by rule kind code (rows) and relation code (INSIDE, OUTSIDE, UNCERTAIN).
+_VERDICT = np.array([[_C, _V, _U], [_V, _C, _U], [_C, _V, _U], [_V, _C, _U]], dtype=np.int8)
+_VERDICTS = tuple(Verdict)
+REASONS = ("", "crossing", "not_valid", "schedule", "no_protected_position", "suspended")
+_CROSSING, _NOT_VALID, _SCHEDULE, _NO_PROTECTED, _SUSPENDED = 1, 2, 3, 4, 5
+
+
+@dataclass(slots=True)
+class _Pairs:
+    """Per-pair columns of one batch (row = fix index in the sorted batch)."""
+
+    rows: IntArray
+    slots: IntArray
+    verdict: npt.NDArray[np.int8]
+    reason: npt.NDArray[np.int8]
+    crossing_prev: BoolArray
+    permit: IntArray
+    permit_end: IntArray
+
+
+class GeofenceEngine:
+    """Evaluates batches of fixes against the positional rules of their cases."""
+
+    def __init__(self) -> None:
+        self._cache = ZoneCache()
+        self._book = RuleBook((), {}, self._cache)
+        self._rules: tuple[Rule, ...] = ()
+        self._zones: dict[int, Zone] = {}
+        self._permits = PermitIndex()
+        self._tracks = DeviceTracks()
+        self._protected = ProtectedPositions()
+        self._parked: dict[tuple[int, int], RuleState] = {}
+        self._reset_slots()
+
+    # -- configuration -------------------------------------------------------------------------
+
+    def set_rules(self, rules: Sequence[Rule], zones: Iterable[Zone]) -> None:
+        """Install rules and zones; rebuilds the assignment only if they changed.
+
+        States of rules that stay are kept; states of removed rules are parked and come back if
+        the rule does.
+        """
+        new_rules, new_zones = tuple(rules), {z.zone_id: z for z in zones}
+        if new_rules == self._rules and new_zones == self._zones:
+            return
+        self._parked.update({(s.case_id, s.rule_id): s for s in self.export_states()})
+        self._rules, self._zones = new_rules, new_zones
+        self._book = RuleBook(new_rules, new_zones, self._cache)
+        self._reset_slots()
+        self.load_states(self._parked.values())
+
+    def set_permits(self, permits: Sequence[LeavePermit]) -> None:
+        """Install the approved leave permits (replacing the previous set)."""
+        self._permits = PermitIndex(permits)
+
+    def load_states(self, states: Iterable[RuleState]) -> None:
+        """Load persisted states (e.g. after a restart); states of unknown rules are parked."""
+        for state in states:
+            key = (state.case_id, state.rule_id)
+            slot = self._book.slot_of_key.get(key)
+            if slot is None:
+                self._parked[key] = state
+                continue
+            self._parked.pop(key, None)
+            self._store(slot, state)
+
+    def observe_protected(self, fixes: Iterable[Fix]) -> None:
+        """Record positions of protected persons' devices (they arrive on their own)."""
+        if self._protected.observe(fixes):
+            self._link_protected()
+
+    # -- state access --------------------------------------------------------------------------
+
+    def state(self, case_id: int, rule_id: int) -> RuleState:
+        """The current state of one (case, rule)."""
+        slot = self._book.slot_of_key.get((case_id, rule_id))
+        if slot is None:
+            return self._parked.get((case_id, rule_id), RuleState(case_id, rule_id))
+        return self._materialise(slot)
+
+    def export_states(self, keys: Iterable[tuple[int, int]] | None = None) -> list[RuleState]:
+        """States to persist: of ``keys``, or of every rule when None."""
+        chosen = self._book.keys if keys is None else keys
+        return [self.state(c, r) for c, r in chosen]
+
+    def tracks_snapshot(self) -> dict[str, tuple[int, int, float, float, float]]:
+        """Each device's last in-order fix, to persist so crossings survive a restart."""
+        return self._tracks.snapshot()
+
+    def restore_tracks(self, snapshot: dict[str, tuple[int, int, float, float, float]]) -> None:
+        """Inverse of ``tracks_snapshot``."""
+        self._tracks.restore(snapshot)
+
+    # -- evaluation ----------------------------------------------------------------------------
+
+    def evaluate(self, fixes: FixBatch | Sequence[Fix]) -> BatchResult:
+        """Evaluate a batch of fixes of many devices; update states; return the events."""
+        batch = fixes if isinstance(fixes, FixBatch) else FixBatch.from_fixes(fixes)
+        if not len(batch):
+            return BatchResult([], 0, 0, 0)
+        dev = self._tracks.ids(batch.device_id)
+        b, dev = sort_by_device(batch, dev)
+        fresh = np.ones(len(b), dtype=bool)
+        fresh[1:] = (dev[1:] != dev[:-1]) | (b.t_ms[1:] != b.t_ms[:-1]) | (b.seq[1:] != b.seq[:-1])
+        if not fresh.all():
+            keep = np.flatnonzero(fresh)
+            b, dev = b.take(keep), dev[keep]
+        radius = rel.disk_radius(b.acc)
+        rows, slots = self._book.pairs(b.case_id)
+        pairs = self._relate(b, radius, rows, slots)
+        seq = order_of_rows(b, dev, self._tracks)
+        hit = crossings(b, radius, self._tracks, self._book, rows, slots, pairs.verdict == _C, seq)
+        pairs.verdict[hit], pairs.reason[hit], pairs.crossing_prev[hit] = _V, _CROSSING, True
+        prev_row, in_order = seq.prev_row, seq.in_order
+        self._applicability(b, pairs)
+        late = b.t_ms[pairs.rows] <= self._wm[pairs.slots]
+        events, touched = self._advance(b, dev, prev_row, pairs, late)
+        self._tracks.advance(dev, b.t_ms, b.seq, b.lon, b.lat, radius, in_order)
+        return BatchResult(
+            coalesce(events), len(b), len(rows), int(late.sum()), touched, self._book.keys
+        )
+
+    def _relate(self, b: FixBatch, radius: FloatArray, rows: IntArray, slots: IntArray) -> _Pairs:
+        book = self._book
+        relation = np.full(len(rows), rel.UNCERTAIN, dtype=np.int8)
+        reason = np.zeros(len(rows), dtype=np.int8)
+        area = book.area_index[slots]
+        zoned = np.flatnonzero(area >= 0)
+        if zoned.size:
+            r, a = rows[zoned], area[zoned]
+            relation[zoned] = book.grids.classify(a, b.lon[r], b.lat[r], radius[r])
+            open_ = relation[zoned] == UNDECIDED
+            zoned, r, a = zoned[open_], r[open_], a[open_]
+        if zoned.size:
+            s = slots[zoned]
+            box = tuple(book.area_box[s].T)
+            far = prefilter.far_from_boxes(
+                b.lon[r], b.lat[r], radius[r], box, book.area_cos_floor[s]
+            )
+            relation[zoned[far]] = rel.OUTSIDE
+            zoned, r, a = zoned[~far], r[~far], a[~far]
+            for k in present(a):
+                one = a == k
+                i, rk = zoned[one], r[one]
+                relation[i] = book.areas[k].relate_exact(b.lon[rk], b.lat[rk], radius[rk])
+        circ = np.flatnonzero(~np.isnan(book.circle_m[slots]))
+        if circ.size:
+            s = slots[circ]
+            centre = (book.circle_lon[s], book.circle_lat[s], book.circle_m[s])
+            r = rows[circ]
+            far = prefilter.circles_far(
+                b.lon[r], b.lat[r], radius[r], (*centre, book.circle_lon_m[s])
+            )
+            relation[circ[far]] = rel.OUTSIDE
+            near = ~far
+            circ, r = circ[near], r[near]
+            relation[circ] = rel.relate_circles(
+                b.lon[r], b.lat[r], radius[r], *(c[near] for c in centre)
+            )
+        kaf = np.flatnonzero(book.kind[slots] == KEEP_AWAY_CODE)
+        if kaf.size:
+            r, s = rows[kaf], slots[kaf]
+            p = self._slot_protected[s]
+            pc = np.maximum(p, 0)
+            prot = self._protected
+            ok = (p >= 0) & (np.abs(b.t_ms[r] - prot.t[pc]) <= book.protected_age_ms[s])
+            relation[kaf] = rel.relate_distance(
+                b.lon[r],
+                b.lat[r],
+                radius[r],
+                prot.lon[pc],
+                prot.lat[pc],
+                prot.radius[pc],
+                book.min_distance_m[s],
+            )
+            reason[kaf[~ok]] = _NO_PROTECTED
+        verdict = _VERDICT[book.kind[slots], relation]
+        verdict[reason == _NO_PROTECTED] = _NA
+        none = np.full(len(rows), -1, dtype=np.int64)
+        return _Pairs(
+            rows, slots, verdict, reason, np.zeros(len(rows), dtype=bool), none, none.copy()
+        )
+
+    def _applicability(self, b: FixBatch, pairs: _Pairs) -> None:
+        book = self._book
+        t = b.t_ms[pairs.rows]
+        s = pairs.slots
+        invalid = (t < book.valid_from[s]) | (t >= book.valid_to[s])
+        pairs.verdict[invalid] = _NA
+        pairs.reason[invalid] = _NOT_VALID
+        sched = book.schedule_index[s]
+        for k in present(sched):
+            idx = np.flatnonzero(sched == k)
+            off = idx[~active(book.schedules[k], t[idx]) & (pairs.reason[idx] != _NOT_VALID)]
+            pairs.verdict[off] = _NA
+            pairs.reason[off] = _SCHEDULE
+        if not len(self._permits.case_ids):
+            return
+        for i in np.flatnonzero(np.isin(b.case_id[pairs.rows], self._permits.case_ids)):
+            self._apply_permit(b, pairs, int(i))
+
+    def _apply_permit(self, b: FixBatch, pairs: _Pairs, i: int) -> None:
+        row, slot = int(pairs.rows[i]), int(pairs.slots[i])
+        rule = self._book.rules[slot]
+        found = self._permits.covering(rule.case_id, rule.rule_id, int(b.t_ms[row]))
+        if found is None:
+            return
+        permit, end = found
+        pairs.permit[i], pairs.permit_end[i] = permit.permit_id, end
+        if pairs.verdict[i] == _NA:
+            return
+        if permit.destination_zone_id is None or rule.kind not in ALLOWS_DESTINATION:
+            pairs.verdict[i], pairs.reason[i] = _NA, _SUSPENDED
+            return
+        zone = self._book.zone(permit.destination_zone_id)
+        dest = relate_zone(self._cache, zone, b.lon[row], b.lat[row], float(b.acc[row]))
+        if dest == rel.INSIDE:
+            pairs.verdict[i] = _C
+        elif dest == rel.UNCERTAIN and pairs.verdict[i] == _V:
+            pairs.verdict[i] = _U
+
+    def _advance(
+        self, b: FixBatch, dev: IntArray, prev_row: IntArray, pairs: _Pairs, late: BoolArray
+    ) -> tuple[list[GeofenceEvent], IntArray]:
+        """Fast path for quiet rules, hysteresis for the rest; returns events and touched slots."""
+        v, s = pairs.verdict, pairs.slots
+        trivial = ((self._steady[s] >> v) & 1).astype(bool) & ~late & (pairs.permit < 0)
+        slow = np.zeros(len(self._steady), dtype=bool)
+        slow[s[~trivial]] = True
+        pair_slow = slow[s]
+        fast = ~pair_slow
+        np.maximum.at(self._wm, s[fast], b.t_ms[pairs.rows[fast]])
+        events: list[GeofenceEvent] = []
+        idx = np.flatnonzero(pair_slow)
+        if not idx.size:
+            return events, s
+        r = pairs.rows[idx]
+        idx = idx[np.lexsort((b.seq[r], b.t_ms[r], s[idx]))]
+        observations = self._observations(b, prev_row, pairs, idx)
+        lateness = late[idx].tolist()
+        group_slots = s[idx].tolist()
+        edges = [0, *(np.flatnonzero(np.diff(s[idx])) + 1).tolist(), idx.size]
+        for lo, hi in itertools.pairwise(edges):
+            events.extend(self._run_slot(group_slots[lo], observations[lo:hi], lateness[lo:hi]))
+        return events, s
+
+    def _run_slot(
+        self, slot: int, observations: list[Observation], lateness: list[bool]
+    ) -> list[GeofenceEvent]:
+        """Step one (case, rule) through its observations of this batch (in fix time order)."""
+        rule = self._book.rules[slot]
+        any_late = any(lateness)
+        stored = self._states[slot]
+        # update and hold set the watermark first, so only late findings need it materialised
+        state = stored if stored is not None and not any_late else self._materialise(slot)
+        if not any_late and all(obs.permit is None for obs in observations):
+            verdicts = {obs.verdict for obs in observations}
+            if len(verdicts) == 1:
+                held = hold(state, verdicts.pop(), observations, rule)
+                if held is not None:
+                    self._store(slot, held[0])
+                    return held[1]
+        events: list[GeofenceEvent] = []
+        late_obs: list[Observation] = []
+        for obs, is_late in zip(observations, lateness, strict=True):
+            if is_late:
+                late_obs.append(obs)
+                continue
+            state, produced = update(state, obs, rule)
+            events.extend(produced)
+        if late_obs:
+            state, produced = late_findings(state, late_obs, rule)
+            events.extend(produced)
+        self._store(slot, state)
+        return events
+
+    def _observations(
+        self, b: FixBatch, prev_row: IntArray, pairs: _Pairs, idx: IntArray
+    ) -> list[Observation]:
+        """Observations of the pairs ``idx``, built from plain lists (one conversion per column)."""
+        r = pairs.rows[idx]
+        t_ms = b.t_ms[r].tolist()
+        permit = pairs.permit[idx].tolist()
+        out = [
+            Observation(
+                t,
+                _VERDICTS[v],
+                (FixRef(str(name), utc_from_ms(t), seq),),
+                REASONS[reason],
+                None if p < 0 else (p, end),
+            )
+            for t, v, name, seq, reason, p, end in zip(
+                t_ms,
+                pairs.verdict[idx].tolist(),
+                b.device_id[r].tolist(),
+                b.seq[r].tolist(),
+                pairs.reason[idx].tolist(),
+                permit,
+                pairs.permit_end[idx].tolist(),
+                strict=True,
+            )
+        ]
+        for k in np.flatnonzero(pairs.crossing_prev[idx]).tolist():
+            p = int(prev_row[r[k]])
+            before = b.ref(p) if p >= 0 else self._tracks.ref(-1 - p)
+            out[k] = replace(out[k], refs=(before, *out[k].refs))
+        return out
+
+    # -- slot storage --------------------------------------------------------------------------
+
+    def _reset_slots(self) -> None:
+        n = len(self._book.keys)
+        self._states: list[RuleState | None] = [None] * n
+        self._wm = np.full(n, NEVER_MS, dtype=np.int64)
+        self._steady = np.full(n, steady_verdicts(RuleState(0, 0)), dtype=np.int8)
+        self._link_protected()
+
+    def _link_protected(self) -> None:
+        index = self._protected.index
+        self._slot_protected = np.array(
+            [index.get(p, -1) if p else -1 for p in self._book.protected_id], dtype=np.int64
+        )
+
+    def _store(self, slot: int, state: RuleState) -> None:
+        self._states[slot] = state
+        self._wm[slot] = NEVER_MS if state.watermark_ms is None else state.watermark_ms
+        self._steady[slot] = steady_verdicts(state)
+
+    def _materialise(self, slot: int) -> RuleState:
+        wm = int(self._wm[slot])
+        watermark = None if wm == NEVER_MS else wm
+        stored = self._states[slot]
+        if stored is None:
+            case_id, rule_id = self._book.keys[slot]
+            return RuleState(case_id, rule_id, watermark_ms=watermark)
+        return (
+            stored if stored.watermark_ms == watermark else evolve(stored, watermark_ms=watermark)
+        )

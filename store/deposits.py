@@ -1,0 +1,51 @@
+"""SQL for ``deposits`` and ``deposit_events`` (append-only history; the row is its projection)."""
+
+from __future__ import annotations
+
+DEPOSIT_COLUMNS = """
+d.id, d.case_id, d.kind, d.amount_fen, d.payer, d.account_number, d.account_holder,
+d.notary_unit_id, d.beneficiary, d.status, d.held_fen, d.forfeited_fen, d.released_fen,
+d.returned_fen, d.version, d.created_by, d.created_at
+"""
+
+#: $1 case.
+LIST_FOR_CASE = f"SELECT {DEPOSIT_COLUMNS} FROM deposits d WHERE d.case_id = $1 ORDER BY d.id"
+
+#: $1 deposit, $2 case.
+SELECT_DEPOSIT = f"SELECT {DEPOSIT_COLUMNS} FROM deposits d WHERE d.id = $1 AND d.case_id = $2"
+SELECT_FOR_UPDATE = SELECT_DEPOSIT + " FOR UPDATE"
+
+#: $1 case, $2 kind, $3 amount, $4 payer, $5 account, $6 holder, $7 notary, $8 beneficiary,
+#: $9 created by.
+INSERT_DEPOSIT = f"""
+INSERT INTO deposits AS d (case_id, kind, amount_fen, payer, account_number, account_holder,
+                           notary_unit_id, beneficiary, status, version, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 1, $9)
+RETURNING {DEPOSIT_COLUMNS}
+"""
+
+#: $1 id, $2 status, $3 held, $4 forfeited, $5 released, $6 returned, $7 expected version.
+UPDATE_PROJECTION = f"""
+UPDATE deposits d SET status = $2, held_fen = $3, forfeited_fen = $4, released_fen = $5,
+                      returned_fen = $6, version = version + 1
+WHERE d.id = $1 AND d.version = $7
+RETURNING {DEPOSIT_COLUMNS}
+"""
+
+#: $1 deposit, $2 version, $3 kind, $4 amount, $5 before, $6 after, $7 document number,
+#: $8 document date, $9 note, $10 actor.
+INSERT_EVENT = """
+INSERT INTO deposit_events (deposit_id, version, kind, amount_fen, status_before, status_after,
+                            document_number, document_date, note, actor_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+"""
+
+#: $1 deposit.
+SELECT_EVENTS = """
+SELECT id, version, kind, amount_fen, status_before, status_after, document_number,
+       document_date, note, actor_id, at
+FROM deposit_events WHERE deposit_id = $1 ORDER BY version
+"""
+
+#: $1 unit: whether it is a notary office.
+IS_NOTARY = "SELECT EXISTS (SELECT 1 FROM units WHERE id = $1 AND kind = 'notary')"

@@ -1,0 +1,64 @@
+"""SQL of evaluation inside the ingest transaction: per-device locks, rule states, tracks,
+protected persons' positions and device conditions. Locks are taken in device order."""
+
+from __future__ import annotations
+
+#: Serialise evaluation per device across ingesters ($1 device ids, sorted).
+LOCK_DEVICES = """
+SELECT pg_advisory_xact_lock(hashtext(d)) FROM unnest($1::text[]) AS d ORDER BY d
+"""
+
+#: States of the cases $1, locked for this transaction.
+SELECT_STATES = """
+SELECT case_id, rule_id, state FROM geofence_state WHERE case_id = ANY($1::bigint[])
+ORDER BY case_id, rule_id FOR UPDATE
+"""
+
+#: States from arrays ($1 case, $2 rule, $3 state json).
+UPSERT_STATES = """
+INSERT INTO geofence_state AS g (case_id, rule_id, state, updated_at)
+SELECT u.c, u.r, u.s, now() FROM unnest($1::bigint[], $2::bigint[], $3::jsonb[]) AS u(c, r, s)
+ORDER BY 1, 2
+ON CONFLICT (case_id, rule_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()
+"""
+
+#: Last in-order fix of devices $1.
+SELECT_TRACKS = """
+SELECT device_id, t_ms, seq, lon, lat, radius_m FROM geofence_tracks
+WHERE device_id = ANY($1::text[])
+"""
+
+#: Tracks from arrays ($1 device, $2 t_ms, $3 seq, $4 lon, $5 lat, $6 radius).
+UPSERT_TRACKS = """
+INSERT INTO geofence_tracks AS t (device_id, t_ms, seq, lon, lat, radius_m)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::float8[], $5::float8[],
+                     $6::float8[])
+ORDER BY 1
+ON CONFLICT (device_id) DO UPDATE SET t_ms = EXCLUDED.t_ms, seq = EXCLUDED.seq,
+    lon = EXCLUDED.lon, lat = EXCLUDED.lat, radius_m = EXCLUDED.radius_m
+WHERE EXCLUDED.t_ms >= t.t_ms
+"""
+
+#: Latest positions of devices $1 (protected persons).
+SELECT_POSITIONS = """
+SELECT device_id, last_fix_time, last_lon, last_lat, coalesce(last_acc, 50) AS last_acc, last_src,
+       last_seen_at
+FROM device_status WHERE device_id = ANY($1::text[]) AND last_fix_time IS NOT NULL
+"""
+
+#: Conditions of the cases $1, locked for this transaction.
+SELECT_CONDITIONS = """
+SELECT case_id, kind, device_id, open, episode_key, since, changed_at FROM device_conditions
+WHERE case_id = ANY($1::bigint[]) ORDER BY case_id, kind FOR UPDATE
+"""
+
+#: Conditions from arrays ($1 case, $2 kind, $3 device, $4 open, $5 key, $6 since, $7 changed).
+UPSERT_CONDITIONS = """
+INSERT INTO device_conditions AS d (case_id, kind, device_id, open, episode_key, since, changed_at)
+SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::boolean[], $5::text[],
+                     $6::timestamptz[], $7::timestamptz[])
+ORDER BY 1, 2
+ON CONFLICT (case_id, kind) DO UPDATE SET device_id = EXCLUDED.device_id, open = EXCLUDED.open,
+    episode_key = EXCLUDED.episode_key, since = EXCLUDED.since, changed_at = EXCLUDED.changed_at
+WHERE EXCLUDED.changed_at >= d.changed_at
+"""

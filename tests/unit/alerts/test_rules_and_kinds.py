@@ -1,0 +1,144 @@
+"""Pure parts of alerts: kinds and severities, rows to engine rules, signatures and backoff."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from alerts.kinds import AlertKind, Severity, severity_of, uncertain_severity, violation_kind
+from alerts.ruleset import build_ruleset, grace_from, schedule_from
+from alerts.webhooks import backoff_s, body_of, sign, verify
+from geofence.models import Grace, RuleKind, Weekday
+
+NOW = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("rule_kind", "reason", "kind"),
+    [
+        (RuleKind.STAY_INSIDE, "", AlertKind.left_permitted_area),
+        (RuleKind.STAY_INSIDE, "overdue_return", AlertKind.overdue_return),
+        (RuleKind.STAY_OUTSIDE, "", AlertKind.entered_exclusion_zone),
+        (RuleKind.STAY_OUTSIDE, "crossing", AlertKind.crossed_exclusion_zone),
+        (RuleKind.BE_INSIDE_DURING, "", AlertKind.curfew_broken),
+        (RuleKind.BE_INSIDE_DURING, "overdue_return", AlertKind.overdue_return),
+        (RuleKind.KEEP_AWAY_FROM, "", AlertKind.too_close_to_protected_person),
+    ],
+)
+def test_violation_kinds(rule_kind: RuleKind, reason: str, kind: AlertKind) -> None:
+    assert violation_kind(rule_kind, reason) is kind
+
+
+def test_device_rule_is_not_positional() -> None:
+    with pytest.raises(ValueError, match="not a positional rule"):
+        violation_kind(RuleKind.NO_SIGNAL, "")
+
+
+def test_severities() -> None:
+    assert severity_of(AlertKind.strap_opened) is Severity.critical
+    assert severity_of(AlertKind.battery_critical) is Severity.medium
+    assert severity_of(AlertKind.left_permitted_area, "low") is Severity.low
+    assert uncertain_severity(Severity.critical) is Severity.medium
+    assert uncertain_severity(Severity.high) is Severity.low
+    assert set(AlertKind) == set(
+        AlertKind(k) for k in [
+            "left_permitted_area", "entered_exclusion_zone", "crossed_exclusion_zone",
+            "curfew_broken", "too_close_to_protected_person", "overdue_return", "no_signal",
+            "location_uncertain", "strap_opened", "battery_critical", "powered_off",
+            "impossible_movement",
+        ]
+    )  # fmt: skip
+
+
+def test_grace_and_schedule_from_json() -> None:
+    assert grace_from(None) == Grace()
+    assert grace_from({"open_after_fixes": 1, "clear_after_s": 60}) == Grace(1, 0.0, 2, 60.0)
+    sched = schedule_from(
+        {"windows": [{"days": [0, 4], "start": "22:00", "end": "06:00"}]}, "Asia/Shanghai"
+    )
+    assert sched is not None
+    assert sched.tz == "Asia/Shanghai"
+    assert [w.day for w in sched.windows] == [Weekday.MON, Weekday.FRI]
+    assert sched.windows[0].start.hour == 22
+    assert sched.windows[0].end.hour == 6
+    assert schedule_from(None, "UTC") is None
+
+
+def _rule(**over: Any) -> dict[str, Any]:
+    row = {
+        "id": 1, "case_id": 7, "kind": "stay_inside", "zone_id": 3, "grace": {}, "schedule": None,
+        "params": {"notify_wearer": {"text": "请返回允许活动区域", "vibrate": True}},
+        "severity": None, "valid_from": None, "valid_to": None,
+    }  # fmt: skip
+    return {**row, **over}
+
+
+def test_build_ruleset_keeps_good_rows_and_names_bad_ones() -> None:
+    zone = {"id": 3, "name": "home", "kind": "circle", "radius_m": 500.0, "width_m": None,
+            "geometry": {"type": "Point", "coordinates": [118.6, 37.4]}}  # fmt: skip
+    rs = build_ruleset(
+        5,
+        cases=[
+            {
+                "id": 7,
+                "supervising_unit_id": 2,
+                "timezone": "Asia/Shanghai",
+                "no_signal_limit_s": 600,
+            }
+        ],
+        rules=[
+            _rule(),
+            _rule(id=2, kind="no_signal", zone_id=None),
+            _rule(id=3, zone_id=99),
+            _rule(id=4, case_id=8),
+        ],
+        zones=[zone],
+        permits=[
+            {
+                "id": 1,
+                "case_id": 7,
+                "window_start": NOW,
+                "window_end": NOW.replace(day=3),
+                "suspended_rule_ids": [1],
+                "destination_zone_id": None,
+            }
+        ],
+        assignments=[
+            {
+                "device_id": "w1",
+                "case_id": 7,
+                "role": "defendant",
+                "valid_from": NOW,
+                "valid_to": None,
+            }
+        ],
+    )
+    assert [r.rule_id for r in rs.rules] == [1]
+    assert rs.rules[0].kind is RuleKind.STAY_INSIDE
+    assert rs.problems == ["rule 3: 99"]
+    assert rs.wearer_command[1]["vibrate"] is True
+    assert [p.permit_id for p in rs.permits] == [1]
+    assert rs.case_of("w1", NOW.timestamp() + 1) == 7
+    assert rs.case_of("w1", NOW.timestamp() - 1) is None
+    assert rs.positional_cases() == {7}
+
+
+def test_signature_verifies_and_expires() -> None:
+    body = body_of(12, "alert.opened", {"alert": {"id": 3}})
+    t = int(time.time())
+    header = sign("a-long-enough-secret", body, t)
+    assert header.startswith(f"t={t},v1=")
+    assert verify("a-long-enough-secret", header, body, now=t, tolerance_s=300)
+    assert not verify("a-long-enough-secret", header, body + b" ", now=t, tolerance_s=300)
+    assert not verify("a-long-enough-secret", header, body, now=t + 301, tolerance_s=300)
+    assert not verify("a-long-enough-secret", "garbage", body, now=t, tolerance_s=300)
+
+
+def test_backoff_doubles_with_jitter_and_caps() -> None:
+    assert backoff_s(1, base_s=2, max_s=300, rand=lambda: 1.0) == 2
+    assert backoff_s(3, base_s=2, max_s=300, rand=lambda: 1.0) == 8
+    assert backoff_s(3, base_s=2, max_s=300, rand=lambda: 0.0) == 4
+    assert backoff_s(30, base_s=2, max_s=300, rand=lambda: 1.0) == 300

@@ -1,0 +1,198 @@
+"""The engine's shortcuts agree with the slow, exact computations they stand in for."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geofence.geodesy import wrap_degrees
+from geofence.grid import UNDECIDED, GridStack
+from geofence.hysteresis import Observation, steady_verdicts, update
+from geofence.models import FixRef, RuleKind, Verdict
+from geofence.prefilter import circle_box, circle_lon_metres, circles_far, segments_meet_boxes
+from geofence.relation import (
+    INSIDE,
+    OUTSIDE,
+    UNCERTAIN,
+    CompiledArea,
+    circle_crossings,
+    relate_circles,
+)
+from geofence.state import Condition, RuleState, Run, evolve
+from geofence.zones import parse_zone
+from tests.unit.geofence.helpers import LAT0, LON0, at, offset, rule, square
+
+HOLED = square(1, 3_000, hole_m=800)
+ISLANDS = parse_zone(
+    2,
+    {
+        "type": "MultiPolygon",
+        "coordinates": [
+            [[list(offset(x, y)) for x, y in ring]]
+            for ring in (
+                [(-4000, -1000), (-1000, -1000), (-1000, 1500), (-4000, 1500), (-4000, -1000)],
+                [(500, -2000), (3500, -2000), (2000, 2500), (500, -2000)],
+            )
+        ],
+    },
+    datum="wgs84",
+)
+CORRIDOR = parse_zone(
+    3,
+    {"type": "LineString", "coordinates": [list(offset(-3000, -500)), list(offset(2500, 900))]},
+    datum="wgs84",
+    width_m=150.0,
+)
+AREAS = [CompiledArea(z, refine=r) for z in (HOLED, ISLANDS, CORRIDOR) for r in (False, True)]
+STACK = GridStack([a.grid for a in AREAS])
+
+# Fixes anywhere from deep inside to beyond the grid, with accuracies from 0 to cell-tower sized.
+east = st.floats(-12_000, 12_000, allow_nan=False)
+north = st.floats(-12_000, 12_000, allow_nan=False)
+radii = st.one_of(st.just(0.0), st.floats(0.0, 60.0), st.floats(60.0, 5_000.0))
+
+
+def test_refined_grids_have_fine_cells():
+    assert all(area.grid.fine_low.size > 0 for area in AREAS[1::2])
+
+
+def exact(area: CompiledArea, lon: float, lat: float, radius: float) -> int:
+    """The definition: shapely on the projected zone, no grid, no box."""
+    x, y = area.project(np.array([lon]), np.array([lat]))
+    point = shapely.Point(x[0], y[0])
+    if area.boundary.distance(point) <= radius:
+        return int(UNCERTAIN)
+    return int(INSIDE if area.area.contains(point) else OUTSIDE)
+
+
+def to_degrees(area: CompiledArea, x: float, y: float) -> tuple[float, float]:
+    """Inverse of the zone's projection for one point (metres to degrees)."""
+    lon, lat = area.projection.inverse(np.array([x]), np.array([y]))
+    return float(lon[0]), float(lat[0])
+
+
+def check(which: int, lon: float, lat: float, radius: float) -> None:
+    area = AREAS[which]
+    lons, lats, rs = np.array([lon]), np.array([lat]), np.array([radius])
+    want = exact(area, lon, lat, radius)
+    single = int(area.grid.classify(lons, lats, rs)[0])
+    stacked = int(STACK.classify(np.array([which]), lons, lats, rs)[0])
+    assert single == stacked
+    assert single in (want, UNDECIDED)
+    assert int(area.relate(lons, lats, rs)[0]) == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(range(len(AREAS))), east, north, radii)
+def test_grid_is_exact_or_undecided_anywhere(which, e, n, radius):
+    check(which, *offset(e, n), radius)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(range(len(AREAS))),
+    st.floats(0.0, 1.0),
+    st.floats(-400.0, 400.0),
+    st.floats(-400.0, 400.0),
+    radii,
+)
+def test_grid_is_exact_or_undecided_near_the_boundary(which, along, dx, dy, radius):
+    area = AREAS[which]
+    ring = shapely.get_parts(area.boundary)[int(along * 7) % len(shapely.get_parts(area.boundary))]
+    point = shapely.line_interpolate_point(ring, along, normalized=True)
+    check(which, *to_degrees(area, point.x + dx, point.y + dy), radius)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=1, max_size=8))
+def test_wrap_degrees_is_bit_identical_to_the_remainder(values):
+    delta = np.array(values)
+    assert np.array_equal(wrap_degrees(delta), (delta + 180.0) % 360.0 - 180.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(east, north, east, north, st.floats(1.0, 2_000.0), st.floats(0.0, 500.0))
+def test_circle_box_never_drops_a_crossing(e0, n0, e1, n1, circle_m, widest):
+    (lon0, lat0), (lon1, lat1) = offset(e0 / 4, n0 / 4), offset(e1 / 4, n1 / 4)
+    x0, y0, x1, y1 = (np.array([v]) for v in (lon0, lat0, lon1, lat1))
+    c_lon, c_lat, c_m = np.array([LON0]), np.array([LAT0]), np.array([circle_m])
+    half_lon, half_lat = circle_box(y0, y1, c_lat, c_m)
+    near = segments_meet_boxes(x0, y0, x1, y1, (c_lon, half_lon, c_lat, half_lat))[0]
+    crossed = circle_crossings(x0, y0, x1, y1, np.array([widest]), c_lon, c_lat, c_m)[0]
+    assert near or not crossed
+
+
+def test_evolve_covers_fields():
+    run = Run(1, 5, 5, (FixRef("w", at(0), 1),))
+    state = RuleState(1, 2, Condition.VIOLATING, 3, "x", 4, run, run, run, 9, (1, 2), (3, 4))
+    changes = {
+        f.name: getattr(RuleState(7, 8), f.name)
+        for f in dataclasses.fields(RuleState)
+        if f.name not in ("case_id", "rule_id")
+    }
+    assert evolve(state) == state
+    assert evolve(state, **changes) == dataclasses.replace(state, **changes)
+    for name, value in changes.items():
+        assert evolve(state, **{name: value}) == dataclasses.replace(state, **{name: value})
+
+
+runs = st.none() | st.builds(
+    lambda c, t: Run(c, t, t + 1000 * c, (FixRef("w", at(t / 1000), 0),)),
+    st.integers(1, 3),
+    st.integers(0, 10_000),
+)
+states = st.builds(
+    lambda cond, start, v, u, c, wm, permit, due: RuleState(
+        1,
+        1,
+        cond,
+        None if cond is Condition.COMPLIANT else start,
+        "",
+        0,
+        v,
+        u,
+        c,
+        wm,
+        permit,
+        due,
+    ),
+    st.sampled_from(Condition),
+    st.integers(0, 10_000),
+    runs,
+    runs,
+    runs,
+    st.none() | st.integers(0, 20_000),
+    st.none() | st.just((5, 50_000)),
+    st.none() | st.just((6, 40_000)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(states, st.sampled_from(Verdict))
+def test_steady_verdicts_change_only_the_watermark(state, verdict):
+    if not steady_verdicts(state) >> int(verdict) & 1:
+        return
+    obs = Observation(30_000, verdict, (FixRef("w", at(30), 0),))
+    after, events = update(state, obs, rule(1, RuleKind.STAY_INSIDE))
+    assert events == []
+    assert after == evolve(state, watermark_ms=30_000)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.floats(-200_000, 200_000),
+    st.floats(-200_000, 200_000),
+    radii,
+    st.floats(1.0, 100_000.0),
+    st.floats(-84.0, 84.0),
+)
+def test_far_circles_are_outside(e, n, radius, circle_m, centre_lat):
+    lon, lat = offset(e, n, LON0, centre_lat)
+    args = [np.array([v]) for v in (lon, lat, radius, LON0, centre_lat, circle_m)]
+    lon_m = circle_lon_metres(args[4])
+    far = circles_far(args[0], args[1], args[2], (args[3], args[4], args[5], lon_m))[0]
+    assert not far or relate_circles(*args)[0] == OUTSIDE
