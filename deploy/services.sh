@@ -172,8 +172,10 @@ persistent_client_expiration 14d
 EOF
 }
 
-DYNSEC_PLUGIN="${BW_MQTT__DYNSEC_PLUGIN:-/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so}"
-# Generated broker credentials of this run dir (admin, ingester, simulator), mode 600, as BW_* lines
+# The plugin ships with Debian's mosquitto package under the machine's multiarch directory.
+DYNSEC_PLUGIN="${BW_MQTT__DYNSEC_PLUGIN:-$(ls /usr/lib/*/mosquitto_dynamic_security.so \
+  /usr/lib/mosquitto_dynamic_security.so 2>/dev/null | head -n 1 || true)}"
+# Generated broker credentials of this run dir (admin, ingester, simulator, alerts), mode 600, as BW_* lines
 # a process can source: `set -a; . "$BW_RUN_DIR/mqtt-credentials.env"; set +a`.
 CRED_FILE="$RUN_DIR/mqtt-credentials.env"
 
@@ -181,84 +183,46 @@ new_secret() { head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 2
 
 # dynsec_init DIR: a new dynamic-security.json with the admin client, and the credentials file.
 dynsec_init() {
-  local dir="$1" admin_pw ingest_pw sim_pw
-  rm -f "$dir/dynamic-security.json" "$dir/dynsec.bootstrapped" "$dir/dynsec.alerts"
-  admin_pw="$(new_secret)"; ingest_pw="$(new_secret)"; sim_pw="$(new_secret)"
+  local dir="$1" admin_pw
+  rm -f "$dir/dynamic-security.json" "$dir"/dynsec.roles.*
+  admin_pw="$(new_secret)"
   mosquitto_ctrl dynsec init "$dir/dynamic-security.json" bw-admin "$admin_pw" >/dev/null
   ( umask 077
     cat > "$CRED_FILE" <<EOF
 BW_MQTT__ADMIN_USERNAME=bw-admin
 BW_MQTT__ADMIN_PASSWORD=$admin_pw
 BW_MQTT__USERNAME=bw-ingest
-BW_MQTT__PASSWORD=$ingest_pw
+BW_MQTT__PASSWORD=$(new_secret)
 BW_MQTT__SIM_USERNAME=bw-sim
-BW_MQTT__SIM_PASSWORD=$sim_pw
+BW_MQTT__SIM_PASSWORD=$(new_secret)
+BW_ALERTS__MQTT_USERNAME=bw-alerts
+BW_ALERTS__MQTT_PASSWORD=$(new_secret)
 EOF
   )
   say "dynamic security initialised; broker credentials in $CRED_FILE"
 }
 
-# dynsec_bootstrap DIR: roles and the service clients, once per dynamic-security.json.
-dynsec_bootstrap() {
-  local dir="$1"
-  [ -e "$dir/dynsec.bootstrapped" ] && return 0
+# dynsec_roles DIR: roles and service clients (deploy/mosquitto/dynsec-roles.sh), re-applied
+# whenever that script changes.
+dynsec_roles() {
+  local dir="$1" script="$ROOT/deploy/mosquitto/dynsec-roles.sh" marker
+  marker="$dir/dynsec.roles.$(sha1sum < "$script" | cut -c1-12)"
+  [ -e "$marker" ] && return 0
+  if ! grep -q '^BW_ALERTS__MQTT_PASSWORD=' "$CRED_FILE"; then  # run dirs from before alerts
+    ( umask 077; printf 'BW_ALERTS__MQTT_USERNAME=bw-alerts\nBW_ALERTS__MQTT_PASSWORD=%s\n' \
+        "$(new_secret)" >> "$CRED_FILE" )
+  fi
   local BW_MQTT__ADMIN_USERNAME BW_MQTT__ADMIN_PASSWORD BW_MQTT__PASSWORD BW_MQTT__SIM_PASSWORD
+  local BW_ALERTS__MQTT_PASSWORD
   # shellcheck disable=SC1090
   . "$CRED_FILE"
-  ctl() { mosquitto_ctrl -h 127.0.0.1 -p "$MQTT_PORT" -u "$BW_MQTT__ADMIN_USERNAME" \
-            -P "$BW_MQTT__ADMIN_PASSWORD" dynsec "$@" >/dev/null 2>>"$LOG_DIR/dynsec.log"; }
-  # Devices are provisioned one by one (broker/dynsec.py): each gets its own client and its own
-  # role `device:{id}` with literal ACLs (this Mosquitto's dynsec has no %u/%c substitution).
-  ctl createGroup devices
-  # The ingester reads every device's uplink (shared subscriptions) and publishes nothing.
-  ctl createRole ingester
-  ctl addRoleACL ingester subscribePattern 'bw/v1/dev/#' allow
-  ctl addRoleACL ingester subscribePattern 'owntracks/#' allow
-  ctl addRoleACL ingester subscribePattern '$share/+/bw/v1/dev/#' allow
-  ctl addRoleACL ingester subscribePattern '$share/+/owntracks/#' allow
-  ctl addRoleACL ingester publishClientReceive 'bw/v1/dev/#' allow
-  ctl addRoleACL ingester publishClientReceive 'owntracks/#' allow
-  ctl createClient bw-ingest -p "$BW_MQTT__PASSWORD"
-  ctl addClientRole bw-ingest ingester
-  # The simulator (demo, benchmarks) speaks for many watches and reads their commands.
-  ctl createRole simulator
-  ctl addRoleACL simulator publishClientSend 'bw/v1/dev/#' allow
-  ctl addRoleACL simulator publishClientSend 'owntracks/#' allow
-  ctl addRoleACL simulator subscribePattern 'bw/v1/dev/+/cmd' allow
-  ctl addRoleACL simulator publishClientReceive 'bw/v1/dev/+/cmd' allow
-  ctl createClient bw-sim -p "$BW_MQTT__SIM_PASSWORD"
-  ctl addClientRole bw-sim simulator
-  touch "$dir/dynsec.bootstrapped"
-  say "dynsec group devices, roles ingester, simulator and clients bw-ingest, bw-sim created"
-}
-
-# dynsec_alerts DIR: the alerts service's role and client (also added to run dirs bootstrapped
-# before it existed). It publishes unit topics (bw/v1/unit/{code}/alerts and the retained
-# .../summary) and watch commands (bw/v1/dev/{id}/cmd); dispatch consoles may reuse the login
-# to read the unit topics.
-dynsec_alerts() {
-  local dir="$1" alerts_pw
-  [ -e "$dir/dynsec.alerts" ] && return 0
-  local BW_MQTT__ADMIN_USERNAME BW_MQTT__ADMIN_PASSWORD
-  # shellcheck disable=SC1090
-  . "$CRED_FILE"
-  alerts_pw="$(new_secret)"
-  ctl() { mosquitto_ctrl -h 127.0.0.1 -p "$MQTT_PORT" -u "$BW_MQTT__ADMIN_USERNAME" \
-            -P "$BW_MQTT__ADMIN_PASSWORD" dynsec "$@" >/dev/null 2>>"$LOG_DIR/dynsec.log"; }
-  ctl createRole alerts || true
-  ctl addRoleACL alerts publishClientSend 'bw/v1/unit/#' allow
-  ctl addRoleACL alerts publishClientSend 'bw/v1/dev/+/cmd' allow
-  ctl addRoleACL alerts subscribePattern 'bw/v1/unit/#' allow
-  ctl addRoleACL alerts publishClientReceive 'bw/v1/unit/#' allow
-  if ctl createClient bw-alerts -p "$alerts_pw"; then :; else ctl setClientPassword bw-alerts "$alerts_pw"; fi
-  ctl addClientRole bw-alerts alerts
-  ( umask 077
-    grep -v '^BW_ALERTS__MQTT_' "$CRED_FILE" > "$CRED_FILE.tmp" || true
-    printf 'BW_ALERTS__MQTT_USERNAME=bw-alerts\nBW_ALERTS__MQTT_PASSWORD=%s\n' "$alerts_pw" >> "$CRED_FILE.tmp"
-    mv "$CRED_FILE.tmp" "$CRED_FILE"
-  )
-  touch "$dir/dynsec.alerts"
-  say "dynsec role alerts and client bw-alerts created"
+  MQTT_HOST=127.0.0.1 MQTT_PORT="$MQTT_PORT" ADMIN_USER="$BW_MQTT__ADMIN_USERNAME" \
+    ADMIN_PASSWORD="$BW_MQTT__ADMIN_PASSWORD" INGEST_PASSWORD="$BW_MQTT__PASSWORD" \
+    ALERTS_PASSWORD="$BW_ALERTS__MQTT_PASSWORD" SIM_PASSWORD="$BW_MQTT__SIM_PASSWORD" \
+    sh "$script" >/dev/null || { say "dynsec roles: $script failed"; return 1; }
+  rm -f "$dir"/dynsec.roles.*
+  touch "$marker"
+  say "dynsec roles and clients bw-ingest, bw-alerts, bw-sim in place"
 }
 
 start_mosquitto() {
@@ -281,8 +245,7 @@ start_mosquitto() {
     wait_port "$MQTT_PORT" mosquitto
     say "mosquitto started on 127.0.0.1:$MQTT_PORT (log $dir/mosquitto.log)"
   fi
-  dynsec_bootstrap "$dir"
-  dynsec_alerts "$dir"
+  dynsec_roles "$dir"
 }
 
 stop_postgres() {
