@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -67,6 +68,38 @@ async def get_track(
     return Response(msgspec.json.encode(body), media_type=GEOJSON)
 
 
+async def _export(
+    *,
+    pool: PoolDep,
+    principal: Principal,
+    case_id: int,
+    range_from: datetime,
+    range_to: datetime,
+    purpose: str,
+    fmt: str,
+    media_type: str,
+) -> StreamingResponse:
+    """Audit the read, then stream the range's fixes as ``fmt`` (csv or gpx) in chunks."""
+    rng = time_range(range_from, range_to)
+    async with pool.acquire() as conn, conn.transaction():
+        case = await service.open_read(
+            conn=conn, principal=principal, case_id=case_id, rng=rng, purpose=purpose,
+            action="track.export", detail={"format": fmt},
+        )  # fmt: skip
+    rows = service.stream_rows(pool=pool, case_id=case_id, rng=rng)
+    lines = (
+        exports.csv_lines(rows, ZoneInfo(case["timezone"]))
+        if fmt == "csv"
+        else exports.gpx_lines(rows, case["case_number"])
+    )
+    name = _filename(case["case_number"], fmt)
+    return StreamingResponse(
+        lines,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 @router.get(
     "/cases/{case_id}/track.csv",
     summary="A case's fixes in [from, to) as CSV, streamed",
@@ -81,19 +114,10 @@ async def export_csv(
     range_to: ToQuery,
     purpose: PurposeQuery,
 ) -> StreamingResponse:
-    rng = time_range(range_from, range_to)
-    async with pool.acquire() as conn, conn.transaction():
-        case = await service.open_read(
-            conn=conn, principal=principal, case_id=case_id, rng=rng, purpose=purpose,
-            action="track.export", detail={"format": "csv"},
-        )  # fmt: skip
-    rows = service.stream_rows(pool=pool, case_id=case_id, rng=rng)
-    name = _filename(case["case_number"], "csv")
-    return StreamingResponse(
-        exports.csv_lines(rows, ZoneInfo(case["timezone"])),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return await _export(
+        pool=pool, principal=principal, case_id=case_id, range_from=range_from,
+        range_to=range_to, purpose=purpose, fmt="csv", media_type="text/csv; charset=utf-8",
+    )  # fmt: skip
 
 
 @router.get(
@@ -110,16 +134,7 @@ async def export_gpx(
     range_to: ToQuery,
     purpose: PurposeQuery,
 ) -> StreamingResponse:
-    rng = time_range(range_from, range_to)
-    async with pool.acquire() as conn, conn.transaction():
-        case = await service.open_read(
-            conn=conn, principal=principal, case_id=case_id, rng=rng, purpose=purpose,
-            action="track.export", detail={"format": "gpx"},
-        )  # fmt: skip
-    rows = service.stream_rows(pool=pool, case_id=case_id, rng=rng)
-    name = _filename(case["case_number"], "gpx")
-    return StreamingResponse(
-        exports.gpx_lines(rows, case["case_number"]),
-        media_type="application/gpx+xml",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return await _export(
+        pool=pool, principal=principal, case_id=case_id, range_from=range_from,
+        range_to=range_to, purpose=purpose, fmt="gpx", media_type="application/gpx+xml",
+    )  # fmt: skip
