@@ -18,11 +18,17 @@ PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "bailwat
 
 
 class Environment(StrEnum):
-    """Where the process runs; production refuses placeholder secrets."""
+    """Where the process runs. Only a developer's machine (``development``, and ``test`` for the
+    throwaway services of the test command) may run with placeholder secrets."""
 
     development = "development"
     test = "test"
+    staging = "staging"
     production = "production"
+
+
+#: Environments in which the built-in placeholder secrets are accepted.
+PLACEHOLDERS_ALLOWED = frozenset({Environment.development, Environment.test})
 
 
 class DatabaseSettings(BaseModel):
@@ -243,7 +249,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Self:
-        if self.environment is not Environment.production:
+        if self.environment in PLACEHOLDERS_ALLOWED:
             return self
         secrets = {
             "BW_DB__PASSWORD": self.db.password.get_secret_value(),
@@ -261,5 +267,7 @@ class Settings(BaseSettings):
         if len(self.api.jwt_secret.get_secret_value()) < 32 and "BW_API__JWT_SECRET" not in bad:
             bad.append("BW_API__JWT_SECRET (shorter than 32 characters)")
         if bad:
-            raise ValueError(f"placeholder secrets are refused in production: {', '.join(bad)}")
+            raise ValueError(
+                f"placeholder secrets are refused in {self.environment}: {', '.join(bad)}"
+            )
         return self

@@ -25,7 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from broker.provision import admin_for, provision_device
 from config.logs import configure_logging
-from config.settings import Environment, Settings
+from config.settings import PLACEHOLDERS_ALLOWED, Settings
 from sim.credentials import credentials_path, read_device_credentials, write_device_credentials
 from sim.scenario import ROOT, Scenario, ZoneSpec, build_scenario, load_boundaries
 from store import seed as sql
@@ -213,8 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=settings.sim.seed, help="random seed")
     p.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
     args = p.parse_args(argv)
-    if settings.environment is Environment.production:
-        print("refusing to seed demo users with known passwords in production", file=sys.stderr)
+    if settings.environment not in PLACEHOLDERS_ALLOWED:
+        print(
+            f"refusing to seed demo users with known passwords in {settings.environment}",
+            file=sys.stderr,
+        )
         return 2
     if not args.no_migrate:
         migrate(settings.db.dsn(), settings.pings, prefer=settings.db.storage)
