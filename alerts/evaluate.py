@@ -5,14 +5,16 @@ For one batch, in the batch's transaction (so results commit with the fixes, or 
 1. reload the ruleset if its version moved (``alert_config_version``, bumped by triggers);
 2. lock the batch's devices (``pg_advisory_xact_lock``, in device order) so two ingesters that
    got messages of one device evaluate them one after the other;
-3. positional rules: load the (case, rule) states and the devices' last fixes *inside* the
-   transaction, evaluate with the geofence engine, persist states and tracks;
-4. device conditions (strap, battery, power, impossible movement, end of silence): load, step,
-   persist;
+3. positional rules: load the (case, rule) states (``alerts.statecache``: only the rows whose
+   version differs from the cached copy are decoded) and the devices' last fixes *inside* the
+   transaction, evaluate with the geofence engine, persist the states that changed and tracks;
+4. device conditions (strap, battery, power, impossible movement, end of silence): load the open
+   ones (all of them for cases with statuses, events or refused jumps), step, persist;
 5. apply the resulting alert operations (idempotent per episode and event key).
 
-The engine's in-memory state is overwritten from the database before each evaluation, so a
-retried transaction or a batch that another ingester handled before gives the same result.
+The engine's in-memory state is overwritten before each evaluation with what the database holds
+(cached copies are checked against the rows' versions), so a retried transaction or a batch that
+another ingester handled before gives the same result.
 """
 
 from __future__ import annotations
@@ -31,10 +33,10 @@ from alerts.kinds import AlertKind
 from alerts.metrics import AlertMetrics
 from alerts.record import apply_ops
 from alerts.ruleset import Ruleset, build_ruleset
+from alerts.statecache import StateCache
 from config.settings import AlertsSettings
 from geofence.engine import GeofenceEngine
 from geofence.models import Fix
-from geofence.state import RuleState
 from geofence.tracks import NEVER_MS
 from ingest.models import Event, Ping, Reject, Status
 from store import alert_config
@@ -72,6 +74,7 @@ class Evaluator:
     metrics: AlertMetrics
     engine: GeofenceEngine = field(default_factory=GeofenceEngine)
     ruleset: Ruleset | None = None
+    states: StateCache = field(default_factory=StateCache)
 
     async def load_ruleset(self, conn: asyncpg.Connection) -> Ruleset:
         """The ruleset at the database's current version (reloaded only when it moved)."""
@@ -100,8 +103,10 @@ class Evaluator:
             return []
         rs = await self.load_ruleset(conn)
         await conn.execute(sql.LOCK_DEVICES, devices)
-        ops = await self._positional(conn, rs, batch.pings)
-        ops += await self._conditions(conn, rs, batch)
+        #: Per fix: the case its device reports for as a defendant at the fix time.
+        cases = [rs.case_of(p.device_id, p.fix_time.timestamp()) for p in batch.pings]
+        ops = await self._positional(conn, rs, batch.pings, cases)
+        ops += await self._conditions(conn, rs, batch, cases)
         units = {case_id: info.unit_id for case_id, info in rs.cases.items()}
         opened = await apply_ops(
             conn, dedupe_evidence(ops), unit_of_case=units, metrics=self.metrics
@@ -110,19 +115,22 @@ class Evaluator:
         return opened
 
     async def _positional(
-        self, conn: asyncpg.Connection, rs: Ruleset, pings: Sequence[Ping]
+        self,
+        conn: asyncpg.Connection,
+        rs: Ruleset,
+        pings: Sequence[Ping],
+        case_of_ping: Sequence[int | None],
     ) -> list[AlertOp]:
         watched = rs.positional_cases()
         fixes: list[Fix] = []
         protected: list[Fix] = []
-        for p in pings:
-            t = p.fix_time.timestamp()
-            case_id = rs.case_of(p.device_id, t)
+        for p, case_id in zip(pings, case_of_ping, strict=True):
             if case_id in watched:
                 fixes.append(_fix(p, case_id))
-            guarded = rs.case_of(p.device_id, t, role="protected_person")
-            if guarded is not None:
-                protected.append(_fix(p, guarded))
+            if p.device_id in rs.protected_persons:
+                guarded = rs.case_of(p.device_id, p.fix_time.timestamp(), role="protected_person")
+                if guarded is not None:
+                    protected.append(_fix(p, guarded))
         if protected:
             self.engine.observe_protected(protected)
         if not fixes:
@@ -130,14 +138,7 @@ class Evaluator:
         cases = sorted({f.case_id for f in fixes})
         await self._load(conn, rs, cases, sorted({f.device_id for f in fixes}))
         result = self.engine.evaluate(fixes)
-        states = self.engine.export_states(result.touched_keys)
-        if states:
-            await conn.execute(
-                sql.UPSERT_STATES,
-                [s.case_id for s in states],
-                [s.rule_id for s in states],
-                [s.to_json() for s in states],
-            )
+        await self.states.save(conn, self.engine.export_states(result.touched_keys))
         await self._save_tracks(conn, {f.device_id for f in fixes})
         ops: list[AlertOp] = []
         for event in result.events:
@@ -151,14 +152,11 @@ class Evaluator:
     async def _load(
         self, conn: asyncpg.Connection, rs: Ruleset, cases: list[int], devices: list[str]
     ) -> None:
-        """Put the database's states, tracks and protected positions into the engine."""
-        stored = {
-            (r["case_id"], r["rule_id"]): RuleState.from_json(r["state"])
-            for r in await conn.fetch(sql.SELECT_STATES, cases)
-        }
+        """Put the database's states (through the cache), tracks and protected positions into
+        the engine."""
         wanted = set(cases)
         keys = [(r.case_id, r.rule_id) for r in rs.rules if r.case_id in wanted]
-        self.engine.load_states([stored.get(k) or RuleState(*k) for k in keys])
+        self.engine.load_states(await self.states.load(conn, keys))
         tracks: dict[str, tuple[int, int, float, float, float]] = {
             d: (int(NEVER_MS), 0, 0.0, 0.0, 0.0) for d in devices
         }
@@ -182,17 +180,28 @@ class Evaluator:
             await conn.execute(sql.UPSERT_TRACKS, *columns)
 
     async def _conditions(
-        self, conn: asyncpg.Connection, rs: Ruleset, batch: EvaluationInput
+        self,
+        conn: asyncpg.Connection,
+        rs: Ruleset,
+        batch: EvaluationInput,
+        case_of_ping: Sequence[int | None],
     ) -> list[AlertOp]:
-        pairs = list(_observations(rs, batch, self.settings.battery_critical_pct))
-        if not pairs:
+        records = list(_record_observations(rs, batch, self.settings.battery_critical_pct))
+        fixes = [(c, p) for p, c in zip(batch.pings, case_of_ping, strict=True) if c is not None]
+        if not records and not fixes:
             return []
-        grouped = cond.by_case(pairs)
+        # A fix only says "not powered off, movement plausible, not silent": it changes nothing
+        # unless such a condition is open. Records (status, events, refused jumps) may open one.
+        eventful = sorted({c for c, _ in records})
+        every = sorted({c for c, _ in records} | {c for c, _ in fixes})
         current: dict[int, dict[AlertKind, cond.ConditionState]] = {}
-        for r in await conn.fetch(sql.SELECT_CONDITIONS, sorted(grouped)):
+        for r in await conn.fetch(sql.SELECT_CONDITIONS, every, eventful):
             current.setdefault(r["case_id"], {})[AlertKind(r["kind"])] = cond.ConditionState(
                 r["device_id"], r["open"], r["episode_key"], r["since"], r["changed_at"]
             )
+        stepped = set(eventful) | set(current)
+        pairs = [(c, o) for c, p in fixes if c in stepped for o in _fix_observations(p)]
+        grouped = cond.by_case(records + pairs)
         changed: list[tuple[int, AlertKind, cond.ConditionState]] = []
         ops: list[AlertOp] = []
         for case_id, observations in grouped.items():
@@ -220,17 +229,18 @@ def _fix(p: Ping, case_id: int) -> Fix:
                p.spd)  # fmt: skip
 
 
-def _observations(
+def _fix_observations(p: Ping) -> list[cond.Observation]:
+    """What an accepted fix says of the device's conditions."""
+    return cond.observe_fix(p.device_id, p.fix_time, p.seq) + cond.observe_contact(
+        p.device_id, p.received_at
+    )
+
+
+def _record_observations(
     rs: Ruleset, batch: EvaluationInput, battery_pct: float
 ) -> Iterable[tuple[int, cond.Observation]]:
-    """(case, observation) pairs of a batch, for devices assigned as defendants."""
-    for p in batch.pings:
-        case_id = rs.case_of(p.device_id, p.fix_time.timestamp())
-        if case_id is not None:
-            for o in cond.observe_fix(p.device_id, p.fix_time, p.seq):
-                yield case_id, o
-            for o in cond.observe_contact(p.device_id, p.received_at):
-                yield case_id, o
+    """(case, observation) pairs of a batch's statuses, events and refused jumps, for devices
+    assigned as defendants."""
     for s in batch.statuses:
         case_id = rs.case_of(s.device_id, s.at.timestamp())
         if case_id is not None:

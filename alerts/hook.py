@@ -70,5 +70,6 @@ class AlertHook:
                 log.exception("alert evaluation failed; the batch commits without it")
                 self.metrics.evaluation_errors.inc()
                 self.evaluator.ruleset = None
+                self.evaluator.states.clear()
 
         return [effect]

@@ -67,6 +67,8 @@ class Ruleset:
     permits: list[LeavePermit] = field(default_factory=list)
     cases: dict[int, CaseInfo] = field(default_factory=dict)
     assignments: dict[str, list[Assignment]] = field(default_factory=dict)
+    #: Devices assigned (at some time) as a protected person's.
+    protected_persons: set[str] = field(default_factory=set)
     #: Per rule id: the rule's own severity (None: the alert kind's default) and wearer command.
     rule_severity: dict[int, str | None] = field(default_factory=dict)
     wearer_command: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -190,6 +192,8 @@ def build_ruleset(
             c["id"], c["supervising_unit_id"], c["timezone"], float(c["no_signal_limit_s"])
         )
     for a in assignments:
+        if a["role"] == "protected_person":
+            rs.protected_persons.add(a["device_id"])
         rs.assignments.setdefault(a["device_id"], []).append(
             Assignment(
                 a["case_id"],

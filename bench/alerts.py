@@ -12,7 +12,9 @@ API, and ``python -m sim --rate R`` as the background stream. Measured through t
 2. No signal: ``--silent`` watches with a 10 s limit send one fix, then nothing; the delay is
    from (last contact + limit) to the alert's arrival.
 
-Every expected alert must arrive once (missed, duplicated). The last line is one JSON object.
+Every expected alert must arrive once (missed, duplicated): the bench waits for them (up to 30 s
+past the last injection) and pairs each arrival with its violating fix by the episode's start (the
+fix time in the episode key). The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -179,6 +181,11 @@ def send(client: mqtt.Client, device: str, seq: int, where: tuple[float, float])
     return t
 
 
+def _start_ms(episode_key: str) -> int:
+    """The episode's start (fix time, epoch ms): the last field of its key."""
+    return int(episode_key.rsplit(":", 1)[1])
+
+
 def wait_ready(url: str, timeout_s: float = 60) -> None:
     import httpx
 
@@ -237,24 +244,26 @@ def main(argv: list[str] | None = None) -> int:
             seq[device] += 1
             return send(client, device, seq[device], where)
 
-        for d in movers + quiet:
-            fix(d, HOME)
+        first_contact = min(fix(d, HOME) for d in movers + quiet)
         time.sleep(3.0)
-        published: dict[str, list[float]] = {d: [] for d in movers}
+        #: Publish time of each violating fix, by its fix time in ms (= the episode key's start).
+        published: dict[str, dict[int, float]] = {d: {} for d in movers}
         for episode in range(2):
             for d in movers:
-                published[d].append(fix(d, AWAY))
+                t = fix(d, AWAY)
+                published[d][int(t * 1000)] = t
                 time.sleep(0.6)
             time.sleep(1.0)
             for d in movers:
                 fix(d, HOME)
             time.sleep(1.5 if episode == 0 else 0.0)
-        time.sleep(3.0)
-        deadline = time.time() + NO_SIGNAL_LIMIT_S + 10
+        expected_keys = {(d, ms) for d in movers for ms in published[d]}
+        deadline = time.time() + NO_SIGNAL_LIMIT_S + 30
         while time.time() < deadline:
-            opened = {e[2]["alert"]["device_id"] for e in sse.events
-                      if e[2]["alert"]["kind"] == "no_signal"}  # fmt: skip
-            if set(quiet) <= opened:
+            arrived = {(e[2]["alert"]["device_id"], _start_ms(e[2]["alert"]["episode_key"]))
+                       for e in sse.events if e[1] == "alert.opened"}  # fmt: skip
+            silent = {d for d, _ in arrived if d in quiet}
+            if expected_keys <= arrived and set(quiet) <= silent:
                 break
             time.sleep(0.2)
         time.sleep(1.0)
@@ -262,9 +271,12 @@ def main(argv: list[str] | None = None) -> int:
         last_seen: dict[str, datetime] = dict(conn.execute(
             "SELECT device_id, last_seen_at FROM device_status WHERE device_id = ANY(%s)", [quiet]
         ).fetchall())  # fmt: skip
+        # A no-signal episode of the silence before the first fix (assignment start to first
+        # contact) is a real, separate episode: not one of the bench's, not a duplicate.
         db_alerts = Counter(r[0] for r in conn.execute(
-            "SELECT device_id FROM alerts WHERE device_id = ANY(%s) AND kind IN "
-            "('left_permitted_area', 'no_signal')", [movers + quiet],
+            "SELECT device_id FROM alerts WHERE device_id = ANY(%s) AND (kind = "
+            "'left_permitted_area' OR kind = 'no_signal' AND started_at >= %s)",
+            [movers + quiet, datetime.fromtimestamp(first_contact - 1, UTC)],
         ).fetchall())  # fmt: skip
     opened_events = [e for e in sse.events if e[1] == "alert.opened"]
     by_key = Counter(e[2]["alert"]["episode_key"] for e in opened_events)
@@ -272,19 +284,25 @@ def main(argv: list[str] | None = None) -> int:
     latencies: list[float] = []
     missed = 0
     for d in movers:
-        arrivals = sorted(e[3] for e in opened_events if e[2]["alert"]["device_id"] == d
-                          and e[2]["alert"]["kind"] == "left_permitted_area")  # fmt: skip
-        missed += max(0, len(published[d]) - len(arrivals))
-        latencies += [a - t for t, a in zip(published[d], arrivals, strict=False)]
+        arrivals = {_start_ms(e[2]["alert"]["episode_key"]): e[3] for e in opened_events
+                    if e[2]["alert"]["device_id"] == d
+                    and e[2]["alert"]["kind"] == "left_permitted_area"}  # fmt: skip
+        missed += sum(1 for ms in published[d] if ms not in arrivals)
+        latencies += [arrivals[ms] - t for ms, t in published[d].items() if ms in arrivals]
     delays: list[float] = []
     for d in quiet:
-        arrivals = [e[3] for e in opened_events if e[2]["alert"]["device_id"] == d
-                    and e[2]["alert"]["kind"] == "no_signal"]  # fmt: skip
-        if not arrivals or d not in last_seen:
+        silences = [
+            e[3]
+            for e in opened_events
+            if e[2]["alert"]["device_id"] == d
+            and e[2]["alert"]["kind"] == "no_signal"
+            and _start_ms(e[2]["alert"]["episode_key"]) >= first_contact * 1000 - 1000
+        ]
+        if not silences or d not in last_seen:
             missed += 1
             continue
         limit_at = last_seen[d].timestamp() + NO_SIGNAL_LIMIT_S
-        delays.append(min(arrivals) - limit_at)
+        delays.append(min(silences) - limit_at)
     expected = 2 * len(movers) + len(quiet)
     duplicated += max(0, sum(db_alerts.values()) - expected)
     print(

@@ -1,10 +1,11 @@
 """The ingester process: services composed in one lifespan, and the batch loop.
 
 Start order (stopped in reverse by ``AsyncExitStack``): migrations, database pool, device
-directory warm-up, metrics endpoint, MQTT consumer. The loop takes a batch (``batch_max``
-messages or ``batch_max_wait_ms`` after the first), runs it through the stages, and repeats until
-asked to stop; then it drains what is already received, within ``shutdown_deadline_s``, and
-disconnects. A batch interrupted by the deadline is not acknowledged: the broker redelivers it.
+directory warm-up, metrics endpoint, MQTT consumer (subscribed: the broker queues from here on),
+alert rules warm-up. The loop takes a batch (``batch_max`` messages or ``batch_max_wait_ms``
+after the first), runs it through the stages, and repeats until asked to stop; then it drains
+what is already received, within ``shutdown_deadline_s``, and disconnects. A batch interrupted
+by the deadline is not acknowledged: the broker redelivers it.
 """
 
 from __future__ import annotations
@@ -57,10 +58,15 @@ def message_source(kind: str, options: ConnectOptions) -> MessageSource:
     return PahoSource(options)
 
 
-def evaluate_hooks(settings: Settings, metrics: IngestMetrics) -> list[EvaluateHook]:
+async def evaluate_hooks(
+    settings: Settings, metrics: IngestMetrics, db: Database
+) -> list[EvaluateHook]:
     """Evaluation hooks for the evaluate stage: zone and device-condition alerts, written in the
-    batch's transaction (their metrics on the ingester's registry)."""
-    return [AlertHook(settings.alerts, AlertMetrics(metrics.registry))]
+    batch's transaction (their metrics on the ingester's registry). Their rules are loaded
+    before the first batch is taken, so that the first batch does not stall on that."""
+    alerts = AlertHook(settings.alerts, AlertMetrics(metrics.registry))
+    await db.run(alerts.evaluator.load_ruleset, dedicated=False)
+    return [alerts]
 
 
 class Ingester:
@@ -132,6 +138,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         source: MessageSource = await stack.enter_async_context(
             message_source(settings.mqtt.client, connect_options(settings))
         )
+        hooks = await evaluate_hooks(settings, metrics, db)
         limits = Limits(ing.future_tolerance_s, ing.max_age_days, ing.max_speed_mps)
         pipeline = Pipeline(
             decoder=Decoder(max_payload_bytes=ing.max_payload_bytes),
@@ -141,7 +148,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             source=source,
             db=db,
             writer=BatchWriter(),
-            hooks=evaluate_hooks(settings, metrics),
+            hooks=hooks,
         )
         ingester = Ingester(settings, pipeline)
         log.info("ingester started", extra={"client_id": ing.client_id, "devices": warmed})

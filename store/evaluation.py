@@ -8,18 +8,37 @@ LOCK_DEVICES = """
 SELECT pg_advisory_xact_lock(hashtext(d)) FROM unnest($1::text[]) AS d ORDER BY d
 """
 
-#: States of the cases $1, locked for this transaction.
-SELECT_STATES = """
-SELECT case_id, rule_id, state FROM geofence_state WHERE case_id = ANY($1::bigint[])
-ORDER BY case_id, rule_id FOR UPDATE
+#: Row versions (``xmin``) of the states of the cases $1, locked for this transaction.
+SELECT_STATE_VERSIONS = """
+SELECT case_id, rule_id, xmin::text::bigint AS v FROM geofence_state
+WHERE case_id = ANY($1::bigint[]) ORDER BY case_id, rule_id FOR UPDATE
 """
 
-#: States from arrays ($1 case, $2 rule, $3 state json).
+#: States of the keys ($1 case, $2 rule) with their watermarks and row versions.
+SELECT_STATES_BY_KEY = """
+SELECT g.case_id, g.rule_id, g.state, g.watermark_ms, g.xmin::text::bigint AS v
+FROM unnest($1::bigint[], $2::bigint[]) AS k(c, r)
+JOIN geofence_state g ON g.case_id = k.c AND g.rule_id = k.r
+"""
+
+#: States from arrays ($1 case, $2 rule, $3 state json, $4 watermark ms); returns the new row
+#: versions.
 UPSERT_STATES = """
-INSERT INTO geofence_state AS g (case_id, rule_id, state, updated_at)
-SELECT u.c, u.r, u.s, now() FROM unnest($1::bigint[], $2::bigint[], $3::jsonb[]) AS u(c, r, s)
+INSERT INTO geofence_state AS g (case_id, rule_id, state, watermark_ms, updated_at)
+SELECT u.c, u.r, u.s, u.w, now()
+FROM unnest($1::bigint[], $2::bigint[], $3::jsonb[], $4::bigint[]) AS u(c, r, s, w)
 ORDER BY 1, 2
-ON CONFLICT (case_id, rule_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()
+ON CONFLICT (case_id, rule_id) DO UPDATE SET state = EXCLUDED.state,
+    watermark_ms = EXCLUDED.watermark_ms, updated_at = now()
+RETURNING case_id, rule_id, xmin::text::bigint AS v
+"""
+
+#: Watermarks of existing states ($1 case, $2 rule, $3 watermark ms); returns the row versions.
+UPDATE_WATERMARKS = """
+UPDATE geofence_state AS g SET watermark_ms = u.w, updated_at = now()
+FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(c, r, w)
+WHERE g.case_id = u.c AND g.rule_id = u.r
+RETURNING g.case_id, g.rule_id, g.xmin::text::bigint AS v
 """
 
 #: Last in-order fix of devices $1.
@@ -46,10 +65,12 @@ SELECT device_id, last_fix_time, last_lon, last_lat, coalesce(last_acc, 50) AS l
 FROM device_status WHERE device_id = ANY($1::text[]) AND last_fix_time IS NOT NULL
 """
 
-#: Conditions of the cases $1, locked for this transaction.
+#: Conditions of the cases $1 that are open, and every condition of the cases $2 (those with
+#: observations that may open one), locked for this transaction.
 SELECT_CONDITIONS = """
 SELECT case_id, kind, device_id, open, episode_key, since, changed_at FROM device_conditions
-WHERE case_id = ANY($1::bigint[]) ORDER BY case_id, kind FOR UPDATE
+WHERE case_id = ANY($1::bigint[]) AND (open OR case_id = ANY($2::bigint[]))
+ORDER BY case_id, kind FOR UPDATE
 """
 
 #: Conditions from arrays ($1 case, $2 kind, $3 device, $4 open, $5 key, $6 since, $7 changed).

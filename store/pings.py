@@ -29,7 +29,7 @@ _CASE_AT_FIX_TIME = """
       ORDER BY a.valid_from DESC LIMIT 1)
 """
 
-#: Move the staged batch into ``pings``; returns the keys that were new (not duplicates).
+#: Move the staged batch into ``pings``; the command tag counts the new rows (not duplicates).
 INSERT_FROM_STAGE = f"""
 INSERT INTO pings (device_id, fix_time, seq, case_id, received_at, lon, lat, acc, src,
                    alt, spd, hdg, batt, sat)
@@ -38,7 +38,6 @@ SELECT s.device_id, s.fix_time, s.seq, {_CASE_AT_FIX_TIME}, s.received_at, s.lon
 FROM pings_stage s
 ORDER BY s.device_id, s.fix_time, s.seq
 ON CONFLICT (device_id, fix_time, seq) DO NOTHING
-RETURNING device_id, fix_time, seq, case_id
 """
 
 #: The same insert from arrays ($1..$13 in ``PING_COLUMNS`` order), for small batches and for
