@@ -27,6 +27,9 @@ from store.migrate import migrate
 DB = "bw_bench_api"
 FIXES = 30 * 24 * 60
 RUNS = 20
+#: Untimed requests per endpoint first, so the figures are of a warm server (connection pool,
+#: compiled zones, page cache), as the API is in service.
+WARMUP = 2
 START = datetime(2026, 10, 1, tzinfo=UTC)
 LON, LAT = 118.50, 37.45
 
@@ -91,11 +94,15 @@ def _setup(settings: Settings) -> int:
             for i in range(FIXES):
                 t = START + timedelta(minutes=i)
                 copy.write_row(("BW-1", t, i, case, t, float(lon[i]), float(lat[i]), 10.0, "gnss"))
-        conn.execute("ANALYZE")
+        # A real 30-day track sits in partitions autovacuum has long since visited; vacuum so the
+        # covering index serves index-only scans as it would there (visibility map set).
+        conn.execute("VACUUM (ANALYZE)")
     return int(case)
 
 
 async def _time(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> list[float]:
+    for _ in range(WARMUP):
+        (await client.get(url, headers=headers)).raise_for_status()
     out = []
     for _ in range(RUNS):
         t0 = time.perf_counter()
