@@ -15,11 +15,11 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import asyncpg
 
+from alerts.looping import LoopService
 from alerts.metrics import AlertMetrics
 from alerts.mqtt import Publisher, PublishError, command_topic, summary_topic, unit_topic
 from alerts.webhooks import body_of
@@ -53,7 +53,7 @@ def ack_seconds(payload: dict[str, Any]) -> tuple[str, float] | None:
     return str(alert.get("severity")), (at - opened).total_seconds()
 
 
-class OutboxDrain:
+class OutboxDrain(LoopService):
     """The drain loop; an async context manager."""
 
     def __init__(
@@ -74,18 +74,8 @@ class OutboxDrain:
         self.on_enqueued = on_enqueued
         self._wake = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
-        self._task: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> Self:
-        self._task = asyncio.create_task(self._loop())
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+    async def _close(self) -> None:
         if self._listener is not None and not self._listener.is_closed():
             await self._listener.close()
 

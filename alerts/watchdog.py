@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Self
 
 import asyncpg
 
@@ -17,6 +15,7 @@ from alerts.conditions import ConditionState, episode_key
 from alerts.episodes import Action, AlertOp
 from alerts.kinds import AlertKind, Severity, severity_of, sla_thresholds_s
 from alerts.leader import Leadership
+from alerts.looping import LoopService
 from alerts.metrics import AlertMetrics
 from alerts.record import apply_ops
 from config.settings import AlertsSettings
@@ -52,7 +51,7 @@ def no_signal_op(row: asyncpg.Record, now: datetime) -> tuple[AlertOp, Condition
     return op, ConditionState(row["device_id"], True, key, last_seen, last_seen)
 
 
-class Watchdog:
+class Watchdog(LoopService):
     """The timer loop; an async context manager (the loop runs between enter and exit)."""
 
     def __init__(
@@ -66,24 +65,12 @@ class Watchdog:
         self.leadership = leadership
         self.settings = settings
         self.metrics = metrics
-        self._task: asyncio.Task[None] | None = None
         severities = [s.value for s in Severity]
         thresholds = [
             sla_thresholds_s(settings.sla_s(s), settings.second_escalation_factor)
             for s in severities
         ]
         self._sla = (severities, [t[0] for t in thresholds], [t[1] for t in thresholds])
-
-    async def __aenter__(self) -> Self:
-        self._task = asyncio.create_task(self._loop())
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
 
     async def _loop(self) -> None:
         interval = self.settings.watchdog_interval_s

@@ -19,12 +19,12 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import asyncpg
 import httpx
 
+from alerts.looping import LoopService
 from alerts.metrics import AlertMetrics
 from config.settings import AlertsSettings
 from store import webhooks as sql
@@ -68,7 +68,7 @@ def body_of(outbox_id: int, topic: str, payload: Mapping[str, Any]) -> bytes:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
-class WebhookDeliverer:
+class WebhookDeliverer(LoopService):
     """The delivery loop; an async context manager. ``wake()`` after new deliveries."""
 
     def __init__(
@@ -86,21 +86,11 @@ class WebhookDeliverer:
             timeout=httpx.Timeout(settings.webhook_timeout_s), transport=transport
         )
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         self._wake.set()
 
-    async def __aenter__(self) -> Self:
-        self._task = asyncio.create_task(self._loop())
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+    async def _close(self) -> None:
         await self._client.aclose()
 
     async def _loop(self) -> None:
