@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Self
 
 
-class LoopService:
+class LoopService(ABC):
     """An async context manager that runs :meth:`_loop` as a task while its block is open.
 
     On exit the task is cancelled and awaited, then :meth:`_close` releases what the service
@@ -16,11 +17,13 @@ class LoopService:
 
     _task: asyncio.Task[None] | None = None
 
+    @abstractmethod
     async def _loop(self) -> None:
-        raise NotImplementedError
+        """The service's work, until cancelled."""
 
     async def _close(self) -> None:
         """Release resources once the loop has stopped; nothing by default."""
+        return
 
     async def __aenter__(self) -> Self:
         self._task = asyncio.create_task(self._loop())

@@ -175,8 +175,8 @@ EOF
 # The plugin ships with Debian's mosquitto package under the machine's multiarch directory.
 DYNSEC_PLUGIN="${BW_MQTT__DYNSEC_PLUGIN:-$(ls /usr/lib/*/mosquitto_dynamic_security.so \
   /usr/lib/mosquitto_dynamic_security.so 2>/dev/null | head -n 1 || true)}"
-# Generated broker credentials of this run dir (admin, ingester, simulator, alerts), mode 600, as BW_* lines
-# a process can source: `set -a; . "$BW_RUN_DIR/mqtt-credentials.env"; set +a`.
+# Generated broker credentials of this run dir (admin, ingester, simulator, alerts), mode 600,
+# as BW_* lines a process can source: `set -a; . "$BW_RUN_DIR/mqtt-credentials.env"; set +a`.
 CRED_FILE="$RUN_DIR/mqtt-credentials.env"
 
 new_secret() { head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24; }
@@ -219,7 +219,8 @@ dynsec_roles() {
   MQTT_HOST=127.0.0.1 MQTT_PORT="$MQTT_PORT" ADMIN_USER="$BW_MQTT__ADMIN_USERNAME" \
     ADMIN_PASSWORD="$BW_MQTT__ADMIN_PASSWORD" INGEST_PASSWORD="$BW_MQTT__PASSWORD" \
     ALERTS_PASSWORD="$BW_ALERTS__MQTT_PASSWORD" SIM_PASSWORD="$BW_MQTT__SIM_PASSWORD" \
-    sh "$script" >/dev/null || { say "dynsec roles: $script failed"; return 1; }
+    DYNSEC_LOG="$LOG_DIR/dynsec.log" sh "$script" >/dev/null \
+    || { say "dynsec roles: $script failed; see $LOG_DIR/dynsec.log"; return 1; }
   rm -f "$dir"/dynsec.roles.*
   touch "$marker"
   say "dynsec roles and clients bw-ingest, bw-alerts, bw-sim in place"

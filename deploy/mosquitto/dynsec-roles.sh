@@ -4,7 +4,8 @@
 #
 # Environment: MQTT_HOST, MQTT_PORT, ADMIN_USER, ADMIN_PASSWORD (the dynsec admin created by
 # `mosquitto_ctrl dynsec init`), INGEST_PASSWORD, ALERTS_PASSWORD, and SIM_PASSWORD (optional:
-# the simulator's client is created only when it is set, i.e. not in production).
+# the simulator's client is created only when it is set, i.e. not in production); DYNSEC_LOG
+# (optional) receives mosquitto_ctrl's messages, e.g. "role already exists" on a re-run.
 #
 # Devices are not created here: each is provisioned with its own client and its own role
 # `device:{id}` by broker/provision.py (Mosquitto 2.0's dynsec has no %u/%c ACL substitution).
@@ -12,7 +13,7 @@ set -eu
 
 ctl() {
   mosquitto_ctrl -h "$MQTT_HOST" -p "$MQTT_PORT" -u "$ADMIN_USER" -P "$ADMIN_PASSWORD" \
-    dynsec "$@" >/dev/null 2>&1
+    dynsec "$@" >/dev/null 2>>"${DYNSEC_LOG:-/dev/null}"
 }
 
 # role NAME [ACLTYPE TOPIC allow|deny]...: the role, with these ACLs (existing ones are kept).

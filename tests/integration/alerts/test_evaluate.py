@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from alerts.evaluate import EvaluationInput, Evaluator
 from alerts.metrics import AlertMetrics
 from config.settings import Settings
-from ingest.models import Ping, Status
+from ingest.models import Status
 from store.pool import open_pool
-from tests.integration.alerts.world import AWAY, HOME, add_circle_rule, build_world, rows
-
-T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
-
-
-def ping(device: str, i: int, where: tuple[float, float]) -> Ping:
-    at = T0 + timedelta(seconds=10 * i)
-    return Ping(device, at, i, at + timedelta(seconds=1), where[0], where[1], 10.0, "gnss")
+from tests.integration.alerts.world import (
+    AWAY,
+    HOME,
+    T0,
+    add_circle_rule,
+    build_world,
+    ping,
+    rows,
+)
 
 
 async def run_batches(settings: Settings, batches: list[EvaluationInput]) -> None:

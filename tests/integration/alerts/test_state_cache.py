@@ -4,7 +4,6 @@ transaction and a restart see the states the database holds, never a stale copy 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,20 +12,20 @@ from alerts.metrics import AlertMetrics
 from config.settings import Settings
 from ingest.models import Ping
 from store.pool import open_pool
-from tests.integration.alerts.world import AWAY, HOME, add_circle_rule, build_world, rows
+from tests.integration.alerts.world import (
+    AWAY,
+    HOME,
+    add_circle_rule,
+    build_world,
+    ping,
+    rows,
+)
 
 pytestmark = pytest.mark.integration
-
-T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
 
 
 class RollbackError(Exception):
     """Raised inside a transaction to roll it back."""
-
-
-def ping(device: str, i: int, where: tuple[float, float]) -> Ping:
-    at = T0 + timedelta(seconds=10 * i)
-    return Ping(device, at, i, at + timedelta(seconds=1), where[0], where[1], 10.0, "gnss")
 
 
 async def evaluate(settings: Settings, steps: list[tuple[Evaluator, Ping, bool]]) -> None:

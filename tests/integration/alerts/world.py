@@ -11,10 +11,21 @@ from typing import Any
 import psycopg
 
 from config.settings import Settings
+from ingest.models import Ping
 
 #: Centre of the permitted circle (Dongying) and a point 5 km east of it.
 HOME = (118.6749, 37.4340)
 AWAY = (118.7315, 37.4340)
+
+#: Time of the first fix of :func:`ping` sequences (ten minutes ago, whole seconds).
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+
+
+def ping(device: str, i: int, where: tuple[float, float]) -> Ping:
+    """The ``i``-th fix of ``device`` at ``where`` (lon, lat): 10 s apart from :data:`T0`,
+    received 1 s after its fix time, 10 m accuracy."""
+    at = T0 + timedelta(seconds=10 * i)
+    return Ping(device, at, i, at + timedelta(seconds=1), where[0], where[1], 10.0, "gnss")
 
 
 @dataclass(frozen=True)
