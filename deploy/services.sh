@@ -78,7 +78,8 @@ service_dir() {
   fi
   mkdir -p "$dir/"
   if is_root; then chown -R "$user:" "$dir/"; fi
-  printf '%s\n' "$dir"
+  # The real path: the service user may not be able to walk through the run dir to the link.
+  readlink -f "$dir"
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -250,7 +251,8 @@ start_mosquitto() {
 }
 
 stop_postgres() {
-  local bin data="$RUN_DIR/pg/data"
+  local bin data
+  data="$(readlink -f "$RUN_DIR/pg" 2>/dev/null || true)/data"
   bin="$(pg_bindir || true)"
   [ -n "$bin" ] && [ -s "$data/PG_VERSION" ] || return 0
   if run_as postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
