@@ -284,6 +284,7 @@ wipe() {
     if [ -L "$RUN_DIR/$sub" ]; then
       target="$(readlink -f "$RUN_DIR/$sub")"
       rm -rf "$target"
+      rmdir "$(dirname "$target")" 2>/dev/null || true  # the /var/tmp parent, once empty
     fi
   done
   rm -rf "$RUN_DIR"
