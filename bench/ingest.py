@@ -1,22 +1,29 @@
-"""Ingest benchmark: ``python -m bench.ingest [--messages N] [--devices N]``.
+"""Ingest benchmark: ``python -m bench.ingest [--messages N] [--devices N] [--ingesters N]``.
 
 Starts its own PostgreSQL and Mosquitto (run dir ``.run/bench-ingest``, ports 55461/18861, wiped
 first unless ``--keep``), a clean migrated database with 10k assigned devices, then:
 
-1. Throughput, like for like. Two persistent sessions are created (one for the raw drain, one
-   for the ingester), then the stream is published once (QoS 1, JSON v1: single fixes plus a few
-   offline-buffer arrays) and queued by the broker for both. The raw drain is the same MQTT
-   client class the ingester uses (``broker.client.PahoSource``) acknowledging each batch at
-   once, no processing; then the real ingester (``python -m ingest``) drains its copy. Each rate
-   is fixes from connect to the last ack (ingester: committed and acked).
+1. Throughput, like for like. For each MQTT client class (``broker.client.PahoSource`` and
+   ``broker.aio.AsyncioSource``) persistent sessions are created first: one for the raw drain,
+   one for a single ingester, and ``--ingesters`` (default 2, as ``docker-compose.yml`` runs)
+   sharing one subscription group. The stream is published once (QoS 1, JSON v1: single fixes
+   plus a few offline-buffer arrays) and queued by the broker for every session. The raw drain is
+   the client class acknowledging each batch at once with no processing; then one real ingester
+   (``python -m ingest``) drains its copy, then the group of ingesters drains theirs. Each rate
+   is fixes from connect (first batch) to the last ack (ingesters: committed and acked). Before
+   each ingester phase the stored data are cleared, and after it every published fix must be in
+   ``pings`` exactly once with nothing dead-lettered (``lost`` and ``duplicated`` add up over
+   the phases).
 2. Lag, live: the stream is published at a steady rate below the measured throughput with
-   current timestamps while the ingester runs; lag fix->commit p50/p99 from its histogram.
-3. Exactly once: every published fix is in ``pings`` once; nothing was dead-lettered.
+   current timestamps while the group of ingesters runs; lag fix->commit p50/p99 from their
+   histograms.
 
 The last line is one JSON object (fixes_per_s, raw_drain_per_s, ratio, lag_p99_s, lost,
-duplicated, ...) for the faster client, with every client's figures under ``by_client``.
-"machine" CPU per fix counts every process on the machine (PostgreSQL, Mosquitto, and anything
-else running: the load average at start is printed so a busy machine shows).
+duplicated, ...) for the deployment (the group of ingesters) with the faster client, with one
+ingester's figures as ``single_ingester_*`` and every client's under ``by_client``. ``ratio``
+divides by the raw drain of one client connection. "machine" CPU per fix counts every process
+on the machine (PostgreSQL, Mosquitto, and anything else running: the load average at start is
+printed so a busy machine shows).
 """
 
 from __future__ import annotations
@@ -127,6 +134,10 @@ def options(settings: Settings, client_id: str, group: str) -> ConnectOptions:
     )
 
 
+#: First /metrics port of the ingester processes (one port each).
+PORT = 19461
+
+
 async def create_session(opts: ConnectOptions) -> None:
     async with PahoSource(opts) as src:
         await src.wait_connected(10)
@@ -154,12 +165,14 @@ async def raw_drain(
     return took, fixes
 
 
-def start_ingester(settings: Settings, kind: str, port: int) -> subprocess.Popen[bytes]:
+def start_ingester(
+    settings: Settings, kind: str, group: str, index: int, port: int
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         **settings.to_env(),
-        "BW_INGEST__CLIENT_ID": f"bench-ingest-{kind}",
-        "BW_MQTT__SHARED_GROUP": f"benchingest{kind}",
+        "BW_INGEST__CLIENT_ID": f"{group}-{index}",
+        "BW_MQTT__SHARED_GROUP": group,
         "BW_INGEST__METRICS_PORT": str(port),
         "BW_MQTT__CLIENT": kind,
     }
@@ -169,57 +182,132 @@ def start_ingester(settings: Settings, kind: str, port: int) -> subprocess.Popen
     )
 
 
+def ingest_sessions(kind: str, ingesters: int) -> list[tuple[str, str]]:
+    """(client id, shared group) of every ingester session: one alone, then the group."""
+    alone = f"benchone{kind}"
+    group = f"benchgroup{kind}"
+    return [(f"{alone}-0", alone)] + [(f"{group}-{i}", group) for i in range(ingesters)]
+
+
 def say(*parts: object) -> None:
     print(*parts, flush=True)
 
 
-def measure(
-    settings: Settings, kind: str, n_messages: int, n_fixes: int, port: int
+class Ingesters:
+    """``n`` ingester processes of one shared group, each serving /metrics on its own port."""
+
+    def __init__(self, settings: Settings, kind: str, group: str, n: int, port: int) -> None:
+        self.ports = [port + i for i in range(n)]
+        self.procs = [start_ingester(settings, kind, group, i, p) for i, p in enumerate(self.ports)]
+
+    def total(self, key: str) -> float:
+        return sum(metrics(p).get(key, 0.0) for p in self.ports)
+
+    def wait_total(self, key: str, target: float, timeout_s: float) -> float:
+        """perf_counter() when the sum of ``key`` over the processes reaches ``target``."""
+        deadline = time.monotonic() + timeout_s
+        for p in self.ports:
+            wait_metric(p, "bailwatch_ingest_queue_messages", 0, 60)
+        while True:
+            value = self.total(key)
+            if value >= target:
+                return time.perf_counter()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{key}={value} < {target}")
+            time.sleep(0.1)
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(p.pid) for p in self.procs)
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            p.wait(30)
+
+
+def clear_data(settings: Settings) -> None:
+    """Empty what ingestion writes, so each phase starts from the same database."""
+    with psycopg.connect(settings.db.dsn(), autocommit=True) as conn:
+        conn.execute(
+            "TRUNCATE pings, device_status, device_status_history, device_events, dead_letters,"
+            " geofence_tracks"
+        )
+        conn.execute("VACUUM ANALYZE device_status")
+
+
+def exactly_once(settings: Settings, expected: int) -> tuple[int, int, int]:
+    """(lost, duplicated, dead letters) of the fixes stored since :func:`clear_data`."""
+    with psycopg.connect(settings.db.dsn()) as conn:
+        stored = conn.execute("SELECT count(*) FROM pings").fetchone()[0]  # type: ignore[index]
+        dead = conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0]  # type: ignore[index]
+    return max(expected - stored, 0), max(stored - expected, 0), dead
+
+
+def drain_with_ingesters(
+    settings: Settings, kind: str, group: str, n: int, n_messages: int, n_fixes: int
 ) -> dict[str, float]:
-    """Raw drain, then the ingester's drain, of the copies queued for this client's sessions."""
+    """The ingesters of ``group`` drain their queued copies; rates and exactly-once."""
+    clear_data(settings)
+    ing = Ingesters(settings, kind, group, n, PORT)
+    try:
+        for p in ing.ports:
+            wait_metric(p, "bailwatch_ingest_batch_messages_count", 1, 60)
+        # The first batch of each was already committed when timing started: count from there.
+        cpu0, mcpu0, t0 = ing.cpu(), machine_cpu(), time.perf_counter()
+        t1 = ing.wait_total("bailwatch_ingest_acks_total", n_messages, 900)
+        cpu1, mcpu1 = ing.cpu(), machine_cpu()
+    finally:
+        ing.stop()
+    lost, duplicated, dead = exactly_once(settings, n_fixes)
+    took = t1 - t0
+    return {
+        "fixes_per_s": n_fixes / took,
+        "messages_per_s": n_messages / took,
+        "cpu_us_per_fix": 1e6 * (cpu1 - cpu0) / n_fixes,
+        "machine_cpu_us_per_fix": 1e6 * (mcpu1 - mcpu0) / n_fixes,
+        "lost": lost,
+        "duplicated": duplicated,
+        "dead_letters": dead,
+    }
+
+
+def measure(
+    settings: Settings, kind: str, ingesters: int, n_messages: int, n_fixes: int
+) -> dict[str, dict[str, float]]:
+    """Raw drain, one ingester, then the group, each on its own queued copy of the stream."""
     raw_opts = options(settings, f"bench-raw-{kind}", f"benchraw{kind}")
     source = AsyncioSource if kind == "asyncio" else PahoSource
     raw_s, raw_fixes = asyncio.run(
         raw_drain(source, raw_opts, n_messages, settings.ingest.batch_max)
     )
-    ing = start_ingester(settings, kind, port)
-    try:
-        wait_metric(port, "bailwatch_ingest_batch_messages_count", 1, 60)
-        cpu0, mcpu0, t0 = cpu_seconds(ing.pid), machine_cpu(), time.perf_counter()
-        t1 = wait_metric(port, "bailwatch_ingest_acks_total", n_messages, 900)
-        cpu1, mcpu1 = cpu_seconds(ing.pid), machine_cpu()
-    finally:
-        ing.terminate()
-        ing.wait(30)
-    # The first batch was already committed when timing started: count from there.
-    took = t1 - t0
-    return {
-        "raw_drain_per_s": raw_fixes / raw_s,
-        "raw_msgs_per_s": n_messages / raw_s,
-        "fixes_per_s": n_fixes / took,
-        "messages_per_s": n_messages / took,
-        "cpu_us_per_fix": 1e6 * (cpu1 - cpu0) / n_fixes,
-        "machine_cpu_us_per_fix": 1e6 * (mcpu1 - mcpu0) / n_fixes,
-    }
+    raw = {"raw_drain_per_s": raw_fixes / raw_s, "raw_msgs_per_s": n_messages / raw_s}
+    (_, alone), (_, group) = ingest_sessions(kind, ingesters)[:2]
+    one = drain_with_ingesters(settings, kind, alone, 1, n_messages, n_fixes)
+    many = drain_with_ingesters(settings, kind, group, ingesters, n_messages, n_fixes)
+    return {"raw": raw, "one": one, "group": many}
 
 
 def live_lag(
     settings: Settings,
     kind: str,
-    port: int,
+    ingesters: int,
     rate: float,
     seconds: float,
     devices: int,
     pub: RawPublisher,
-) -> tuple[float, float, int]:
-    """Publish at ``rate`` msg/s with current times while the ingester runs; lag p50, p99."""
+) -> tuple[float, float, tuple[int, int, int]]:
+    """Publish at ``rate`` msg/s with current times while the group of ingesters runs; lag p50,
+    p99 (s) and (lost, duplicated, dead letters)."""
     n = int(rate * seconds)
     live, live_fixes = stream(n, devices, live=True, seed=2, arrays=False)
-    ing = start_ingester(settings, kind, port)
+    clear_data(settings)
+    group = ingest_sessions(kind, ingesters)[1][1]
+    ing = Ingesters(settings, kind, group, ingesters, PORT)
     try:
-        wait_metric(port, "bailwatch_ingest_acks_total", 0, 60)
-        services_wait(port)
-        before = metrics(port)
+        ing.wait_total("bailwatch_ingest_acks_total", 0, 60)
+        time.sleep(0.5)
+        before = [metrics(p) for p in ing.ports]
         step = max(int(rate / 50), 1)
         started = time.perf_counter()
         for i in range(0, n, step):
@@ -228,29 +316,31 @@ def live_lag(
             delay = started + (i + step) / rate - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-        wait_metric(
-            port,
-            "bailwatch_ingest_acks_total",
-            before.get("bailwatch_ingest_acks_total", 0) + n,
-            120,
-        )
-        after = metrics(port)
+        ing.wait_total("bailwatch_ingest_acks_total", n, 120)
+        after = [metrics(p) for p in ing.ports]
     finally:
-        ing.terminate()
-        ing.wait(30)
-    return quantile(before, after, 0.5), quantile(before, after, 0.99), live_fixes
+        ing.stop()
+    return (
+        quantile(merged(before), merged(after), 0.5),
+        quantile(merged(before), merged(after), 0.99),
+        exactly_once(settings, live_fixes),
+    )
 
 
-def services_wait(port: int) -> None:
-    """Until the ingester has served /metrics once (it subscribes right after)."""
-    wait_metric(port, "bailwatch_ingest_queue_messages", 0, 60)
-    time.sleep(0.5)
+def merged(scrapes: list[dict[str, float]]) -> dict[str, float]:
+    """Counters of several processes' scrapes added up (histogram buckets included)."""
+    out: dict[str, float] = {}
+    for scrape in scrapes:
+        for key, value in scrape.items():
+            out[key] = out.get(key, 0.0) + value
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=150_000)
     parser.add_argument("--devices", type=int, default=10_000)
+    parser.add_argument("--ingesters", type=int, default=2, help="processes in the group")
     parser.add_argument("--live-seconds", type=float, default=10.0)
     parser.add_argument("--clients", default="paho,asyncio", help="MQTT clients to measure")
     parser.add_argument(
@@ -270,63 +360,80 @@ def main(argv: list[str] | None = None) -> None:
         f"clean database, {args.devices} devices; stream of {len(messages)} messages,"
         f" {n_fixes} fixes (2% offline-buffer arrays), JSON v1, QoS 1"
     )
+    sessions = 0
     for kind in kinds:
-        for cid, group in (
-            (f"bench-raw-{kind}", f"benchraw{kind}"),
-            (f"bench-ingest-{kind}", f"benchingest{kind}"),
-        ):
-            asyncio.run(create_session(options(settings, cid, group)))
+        every = [(f"bench-raw-{kind}", f"benchraw{kind}"), *ingest_sessions(kind, args.ingesters)]
+        for cid, shared in every:
+            asyncio.run(create_session(options(settings, cid, shared)))
+        sessions += len(every)
     pub = publisher(settings)
     t = time.perf_counter()
     pub.publish(messages)
     pub.wait_acked(len(messages))
-    say(
-        f"published in {time.perf_counter() - t:.1f}s;"
-        f" queued by the broker for {2 * len(kinds)} sessions"
-    )
-    port = 19461
-    results: dict[str, dict[str, float]] = {}
+    took = time.perf_counter() - t
+    say(f"published in {took:.1f}s; queued by the broker for {sessions} sessions")
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    lost = duplicated = dead = 0
     for kind in kinds:
-        r = results[kind] = measure(settings, kind, len(messages), n_fixes, port)
+        r = results[kind] = measure(settings, kind, args.ingesters, len(messages), n_fixes)
+        raw = r["raw"]
         say(
-            f"[{kind}] raw drain {r['raw_msgs_per_s']:,.0f} msg/s"
-            f" = {r['raw_drain_per_s']:,.0f} fixes/s; ingester {r['messages_per_s']:,.0f} msg/s"
-            f" = {r['fixes_per_s']:,.0f} fixes/s committed+acked"
-            f" (ratio {r['fixes_per_s'] / r['raw_drain_per_s']:.2f}); CPU"
-            f" {r['cpu_us_per_fix']:.1f} us/fix ingester, {r['machine_cpu_us_per_fix']:.1f} machine"
+            f"[{kind}] raw drain {raw['raw_msgs_per_s']:,.0f} msg/s"
+            f" = {raw['raw_drain_per_s']:,.0f} fixes/s"
         )
-    best = max(kinds, key=lambda k: results[k]["fixes_per_s"])
-    rate = min(results[best]["messages_per_s"] * 0.5, 10_000)
-    p50, p99, live_fixes = live_lag(
-        settings, best, port, rate, args.live_seconds, args.devices, pub
+        for label, phase in (("1 ingester", r["one"]), (f"{args.ingesters} ingesters", r["group"])):
+            lost += int(phase["lost"])
+            duplicated += int(phase["duplicated"])
+            dead += int(phase["dead_letters"])
+            say(
+                f"[{kind}] {label}: {phase['messages_per_s']:,.0f} msg/s"
+                f" = {phase['fixes_per_s']:,.0f} fixes/s committed+acked"
+                f" (ratio {phase['fixes_per_s'] / raw['raw_drain_per_s']:.2f}); CPU"
+                f" {phase['cpu_us_per_fix']:.1f} us/fix ingester(s),"
+                f" {phase['machine_cpu_us_per_fix']:.1f} machine;"
+                f" lost {phase['lost']:.0f}, duplicated {phase['duplicated']:.0f}"
+            )
+    best = max(kinds, key=lambda k: results[k]["group"]["fixes_per_s"])
+    rate = min(results[best]["group"]["messages_per_s"] * 0.5, 10_000)
+    p50, p99, (live_lost, live_dup, live_dead) = live_lag(
+        settings, best, args.ingesters, rate, args.live_seconds, args.devices, pub
     )
+    lost, duplicated, dead = lost + live_lost, duplicated + live_dup, dead + live_dead
     say(
-        f"[{best}] live {rate:,.0f} msg/s for {args.live_seconds:.0f}s:"
-        f" lag fix->commit p50 {p50:.3f}s p99 {p99:.3f}s"
+        f"[{best}] live {rate:,.0f} msg/s for {args.live_seconds:.0f}s, {args.ingesters}"
+        f" ingesters: lag fix->commit p50 {p50:.3f}s p99 {p99:.3f}s"
     )
     pub.close()
-    with psycopg.connect(settings.db.dsn()) as conn:
-        stored = conn.execute("SELECT count(*) FROM pings").fetchone()[0]  # type: ignore[index]
-        dead = conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0]  # type: ignore[index]
-    expected = n_fixes + live_fixes
     r = results[best]
+    group, one, raw = r["group"], r["one"], r["raw"]
     out = {
         "client": best,
-        "fixes_per_s": round(r["fixes_per_s"]),
-        "messages_per_s": round(r["messages_per_s"]),
-        "raw_drain_per_s": round(r["raw_drain_per_s"]),
-        "ratio": round(r["fixes_per_s"] / r["raw_drain_per_s"], 3),
+        "ingesters": args.ingesters,
+        "fixes_per_s": round(group["fixes_per_s"]),
+        "messages_per_s": round(group["messages_per_s"]),
+        "raw_drain_per_s": round(raw["raw_drain_per_s"]),
+        "ratio": round(group["fixes_per_s"] / raw["raw_drain_per_s"], 3),
+        "single_ingester_fixes_per_s": round(one["fixes_per_s"]),
+        "single_ingester_ratio": round(one["fixes_per_s"] / raw["raw_drain_per_s"], 3),
         "lag_p50_s": round(p50, 3),
         "lag_p99_s": round(p99, 3),
-        "cpu_us_per_fix": round(r["cpu_us_per_fix"], 1),
-        "lost": max(expected - stored, 0),
-        "duplicated": max(stored - expected, 0),
+        "cpu_us_per_fix": round(group["cpu_us_per_fix"], 1),
+        "machine_cpu_us_per_fix": round(group["machine_cpu_us_per_fix"], 1),
+        "lost": lost,
+        "duplicated": duplicated,
         "dead_letters": dead,
         "load_avg_at_start": float(load[0]),
         "messages": len(messages),
         "fixes": n_fixes,
         "devices": args.devices,
-        "by_client": {k: {n: round(v, 1) for n, v in res.items()} for k, res in results.items()},
+        "by_client": {
+            k: {
+                f"{phase}_{name}": round(v, 1)
+                for phase, figures in res.items()
+                for name, v in figures.items()
+            }
+            for k, res in results.items()
+        },
     }
     if not args.keep:
         sh("stop")

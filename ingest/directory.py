@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -27,6 +27,12 @@ class DeviceEntry:
     active: bool
     assignments: tuple[tuple[float, float, int], ...]
     loaded_at: float
+    #: An assignment without an end (computed once: ``stale`` asks for every fix's device).
+    has_open_assignment: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        open_ = any(end == math.inf for _, end, _ in self.assignments)
+        object.__setattr__(self, "has_open_assignment", open_)
 
     def case_at(self, t: float) -> int | None:
         """The case the device was assigned to at epoch second ``t`` (None if none)."""
@@ -34,10 +40,6 @@ class DeviceEntry:
             if start <= t < end:
                 return case_id
         return None
-
-    @property
-    def has_open_assignment(self) -> bool:
-        return any(end == math.inf for _, end, _ in self.assignments)
 
 
 _UNKNOWN = DeviceEntry(active=False, assignments=(), loaded_at=0.0)
