@@ -109,8 +109,9 @@ def from_geofence(
     return [replace(base, action=Action.evidence, at=last)]
 
 
-def from_transition(t: Transition, *, severity: Severity | None = None) -> AlertOp:
-    """The operation of one device-condition transition."""
+def from_transition(t: Transition) -> AlertOp:
+    """The operation of one device-condition transition (severity and rule: the deciding case
+    rule's, else the kind's default)."""
     start_ms = int(t.episode_key.rsplit(":", 1)[1])
     return AlertOp(
         Action.open if t.opened else Action.clear,
@@ -118,10 +119,11 @@ def from_transition(t: Transition, *, severity: Severity | None = None) -> Alert
         event_key=f"{t.episode_key}:{'opened' if t.opened else 'cleared'}",
         case_id=t.case_id,
         kind=t.kind,
-        severity=severity or severity_of(t.kind),
+        severity=severity_of(t.kind, t.severity),
         started_at=utc_from_ms(start_ms),
         at=t.at,
         device_id=t.device_id,
+        rule_id=t.rule_id,
         evidence=(t.evidence,),
     )
 

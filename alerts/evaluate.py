@@ -8,8 +8,11 @@ For one batch, in the batch's transaction (so results commit with the fixes, or 
 3. positional rules: load the (case, rule) states (``alerts.statecache``: only the rows whose
    version differs from the cached copy are decoded) and the devices' last fixes *inside* the
    transaction, evaluate with the geofence engine, persist the states that changed and tracks;
-4. device conditions (strap, battery, power, impossible movement, end of silence): load the open
-   ones (all of them for cases with statuses, events or refused jumps), step, persist;
+4. device conditions (strap, battery, power, impossible movement, end of silence), judged by
+   each case's device rules at the record's own time (``geofence.device``): for a case with an
+   alerting speed limit, each fix is measured against the fix stored just before it; load the
+   open conditions (all of them for cases with statuses, events, refused jumps or too fast
+   fixes), step, persist;
 5. apply the resulting alert operations (idempotent per episode and event key).
 
 The engine's in-memory state is overwritten before each evaluation with what the database holds
@@ -35,8 +38,9 @@ from alerts.record import apply_ops
 from alerts.ruleset import Ruleset, build_ruleset
 from alerts.statecache import StateCache
 from config.settings import AlertsSettings
+from geofence.device import Position, Watch, implied_speed_mps, watch_of
 from geofence.engine import GeofenceEngine
-from geofence.models import Fix
+from geofence.models import Fix, RuleKind
 from geofence.tracks import NEVER_MS
 from ingest.models import Event, Ping, Reject, Status
 from store import alert_config
@@ -46,6 +50,11 @@ from store import evaluation as sql
 DEFAULT_ACC_M = 50.0
 #: Closed assignments and ended permits are kept this long (s) for late fixes.
 LATE_HORIZON_S = 30 * 86_400.0
+#: A case's speed limit measures a fix from a previous fix at most this old (s).
+PREVIOUS_FIX_HORIZON_S = 86_400.0
+
+#: A fix's natural key.
+FixKey = tuple[str, datetime, int]
 
 
 @dataclass(frozen=True)
@@ -190,17 +199,23 @@ class Evaluator:
         fixes = [(c, p) for p, c in zip(batch.pings, case_of_ping, strict=True) if c is not None]
         if not records and not fixes:
             return []
+        speeds = await _speeds(conn, rs, fixes)
         # A fix only says "not powered off, movement plausible, not silent": it changes nothing
-        # unless such a condition is open. Records (status, events, refused jumps) may open one.
-        eventful = sorted({c for c, _ in records})
-        every = sorted({c for c, _ in records} | {c for c, _ in fixes})
+        # unless such a condition is open, or it was too fast for its case's speed limit.
+        # Records (status, events, refused jumps) may open one.
+        too_fast = {c for c, p in fixes if _too_fast(speeds.get(_key(p)))} if speeds else set()
+        eventful = sorted({c for c, _ in records} | too_fast)
+        every = sorted(set(eventful) | {c for c, _ in fixes})
         current: dict[int, dict[AlertKind, cond.ConditionState]] = {}
         for r in await conn.fetch(sql.SELECT_CONDITIONS, every, eventful):
             current.setdefault(r["case_id"], {})[AlertKind(r["kind"])] = cond.ConditionState(
                 r["device_id"], r["open"], r["episode_key"], r["since"], r["changed_at"]
             )
         stepped = set(eventful) | set(current)
-        pairs = [(c, o) for c, p in fixes if c in stepped for o in _fix_observations(p)]
+        pairs = [
+            (c, o) for c, p in fixes if c in stepped
+            for o in _fix_observations(p, speeds.get(_key(p)))
+        ]  # fmt: skip
         grouped = cond.by_case(records + pairs)
         changed: list[tuple[int, AlertKind, cond.ConditionState]] = []
         ops: list[AlertOp] = []
@@ -229,24 +244,72 @@ def _fix(p: Ping, case_id: int) -> Fix:
                p.spd)  # fmt: skip
 
 
-def _fix_observations(p: Ping) -> list[cond.Observation]:
-    """What an accepted fix says of the device's conditions."""
-    return cond.observe_fix(p.device_id, p.fix_time, p.seq) + cond.observe_contact(
-        p.device_id, p.received_at
+def _acc(acc: float | None) -> float:
+    return DEFAULT_ACC_M if acc is None else float(acc)
+
+
+def _key(p: Ping) -> FixKey:
+    return (p.device_id, p.fix_time, p.seq)
+
+
+def _too_fast(speed: tuple[float, Watch] | None) -> bool:
+    return speed is not None and speed[1].threshold is not None and speed[0] > speed[1].threshold
+
+
+async def _speeds(
+    conn: asyncpg.Connection, rs: Ruleset, fixes: Sequence[tuple[int, Ping]]
+) -> dict[FixKey, tuple[float, Watch]]:
+    """For fixes of cases whose speed limit applies at their fix time: the least speed (m/s)
+    from the fix stored just before each (this batch's fixes are stored already), and the
+    deciding watch. Fixes with no earlier fix within the horizon are not measured."""
+    watched: dict[FixKey, tuple[Ping, Watch]] = {}
+    for case_id, p in fixes:
+        if case_id not in rs.speed_limited:
+            continue
+        rules = rs.device_rules.get(case_id, ())
+        watch = watch_of(rules, RuleKind.IMPOSSIBLE_SPEED, p.fix_time)
+        if watch.enabled and watch.threshold is not None:
+            watched[_key(p)] = (p, watch)
+    if not watched:
+        return {}
+    measured = list(watched.values())
+    rows = await conn.fetch(
+        sql.SELECT_PREVIOUS_FIXES,
+        [p.device_id for p, _ in measured],
+        [p.fix_time for p, _ in measured],
+        [p.seq for p, _ in measured],
+        PREVIOUS_FIX_HORIZON_S,
     )
+    out: dict[FixKey, tuple[float, Watch]] = {}
+    for r in rows:
+        p, watch = measured[r["i"] - 1]
+        before = Position(r["fix_time"], r["lon"], r["lat"], _acc(r["acc"]))
+        here = Position(p.fix_time, p.lon, p.lat, _acc(p.acc))
+        out[_key(p)] = (implied_speed_mps(before, here), watch)
+    return out
+
+
+def _fix_observations(p: Ping, speed: tuple[float, Watch] | None) -> list[cond.Observation]:
+    """What an accepted fix says of the device's conditions (``speed``: its measured speed and
+    the case's speed watch, when it has a limit)."""
+    speed_mps, watch = speed if speed is not None else (None, None)
+    return cond.observe_fix(
+        p.device_id, p.fix_time, p.seq, speed_mps=speed_mps, speed_watch=watch
+    ) + cond.observe_contact(p.device_id, p.received_at)
 
 
 def _record_observations(
     rs: Ruleset, batch: EvaluationInput, battery_pct: float
 ) -> Iterable[tuple[int, cond.Observation]]:
     """(case, observation) pairs of a batch's statuses, events and refused jumps, for devices
-    assigned as defendants."""
+    assigned as defendants, judged by their case's device rules (default battery threshold
+    ``battery_pct``)."""
     for s in batch.statuses:
         case_id = rs.case_of(s.device_id, s.at.timestamp())
         if case_id is not None:
             for o in cond.observe_status(
                 s.device_id, s.at, battery_pct=s.battery_pct, charging=s.charging,
-                strap_closed=s.strap_closed, battery_critical_pct=battery_pct,
+                strap_closed=s.strap_closed, policy=rs.device_policy(case_id, battery_pct),
             ):  # fmt: skip
                 yield case_id, o
             for o in cond.observe_contact(s.device_id, s.received_at):
@@ -254,7 +317,8 @@ def _record_observations(
     for e in batch.events:
         case_id = rs.case_of(e.device_id, e.at.timestamp())
         if case_id is not None:
-            for o in cond.observe_event(e.device_id, e.at, e.kind):
+            policy = rs.device_policy(case_id, battery_pct)
+            for o in cond.observe_event(e.device_id, e.at, e.kind, policy):
                 yield case_id, o
             for o in cond.observe_contact(e.device_id, e.received_at):
                 yield case_id, o
@@ -264,5 +328,8 @@ def _record_observations(
         at = datetime.fromisoformat(r.detail["fix_time"])
         case_id = rs.case_of(r.device_id, at.timestamp())
         if case_id is not None:
-            for o in cond.observe_refused_jump(r.device_id, at, int(r.detail["seq"]), r.detail):
+            policy = rs.device_policy(case_id, battery_pct)
+            for o in cond.observe_refused_jump(
+                r.device_id, at, int(r.detail["seq"]), r.detail, policy
+            ):
                 yield case_id, o

@@ -9,7 +9,9 @@ Grace json: ``{"open_after_fixes", "open_after_s", "clear_after_fixes", "clear_a
 optional). Schedule json: ``{"timezone": "Asia/Shanghai", "windows": [{"days": [0, 4],
 "start": "22:00", "end": "06:00"}]}`` with days 0 = Monday; the time zone defaults to the case's.
 A rule may carry ``params.notify_wearer = {"text": ..., "vibrate": true}``: the command sent to
-the watch when an episode of that rule opens.
+the watch when an episode of that rule opens. Device rules (no_signal, strap_open,
+battery_critical, power_off, impossible_speed) are kept per case as ``geofence.device``
+``DeviceRule``s; their semantics are that module's.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
+from geofence.device import DevicePolicy, DeviceRule, device_rule
 from geofence.errors import GeofenceError
 from geofence.models import (
     Grace,
@@ -69,6 +72,9 @@ class Ruleset:
     assignments: dict[str, list[Assignment]] = field(default_factory=dict)
     #: Devices assigned (at some time) as a protected person's.
     protected_persons: set[str] = field(default_factory=set)
+    #: Per case: its device rules (in id order), and the cases with an alerting speed limit.
+    device_rules: dict[int, list[DeviceRule]] = field(default_factory=dict)
+    speed_limited: set[int] = field(default_factory=set)
     #: Per rule id: the rule's own severity (None: the alert kind's default) and wearer command.
     rule_severity: dict[int, str | None] = field(default_factory=dict)
     wearer_command: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -80,6 +86,16 @@ class Ruleset:
             if a.role == role and a.start <= t < a.end:
                 return a.case_id
         return None
+
+    def device_policy(self, case_id: int, battery_critical_pct: float) -> DevicePolicy:
+        """How ``case_id``'s watch is watched: its device rules over the defaults (its own
+        no-signal limit, the deployment's battery threshold ``battery_critical_pct``)."""
+        case = self.cases.get(case_id)
+        return DevicePolicy(
+            tuple(self.device_rules.get(case_id, ())),
+            no_signal_after_s=case.no_signal_limit_s if case else None,
+            battery_critical_pct=battery_critical_pct,
+        )
 
     def positional_cases(self) -> set[int]:
         """Cases with at least one positional rule."""
@@ -148,6 +164,18 @@ def rule_from(row: Row, case_tz: str) -> Rule:
     )
 
 
+def device_rule_from(row: Row) -> DeviceRule:
+    """One ``case_rules`` row of a device kind (raises ``RuleError``/``ValueError``)."""
+    return device_rule(
+        int(row["id"]),
+        RuleKind(row["kind"]),
+        row["params"] or {},
+        severity=Severity(row["severity"]) if row["severity"] else None,
+        valid_from=row["valid_from"],
+        valid_to=row["valid_to"],
+    )
+
+
 def zone_from(row: Row) -> GeoZone:
     """One ``zones`` row (stored WGS84) as an engine ``Zone``."""
     return parse_zone(
@@ -211,6 +239,10 @@ def build_ruleset(
         try:
             kind = RuleKind(row["kind"])
             if not kind.positional:
+                found = device_rule_from(row)
+                rs.device_rules.setdefault(case.case_id, []).append(found)
+                if found.kind is RuleKind.IMPOSSIBLE_SPEED and found.threshold is not None:
+                    rs.speed_limited.add(case.case_id)
                 continue
             rule = rule_from(row, case.timezone)
             for zid in (rule.zone_id,):

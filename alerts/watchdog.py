@@ -1,13 +1,20 @@
 """The watchdog: runs on time, not on pings. Each round (leader only): open "no signal" for
 devices silent beyond their case's limit, clear it for devices heard from since (backstop of the
 ingester), and escalate open alerts past their severity's SLA.
+
+A case's limit is its no_signal rule that applies at the round's time, if any (its
+``no_signal_after_s``, severity, or ``enabled: false``), else ``cases.no_signal_limit_s``
+(``geofence.device`` has the semantics). The rules are reloaded when the configuration version
+moves; which one applies is judged at every round.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 
@@ -18,35 +25,78 @@ from alerts.leader import Leadership
 from alerts.looping import LoopService
 from alerts.metrics import AlertMetrics
 from alerts.record import apply_ops
+from alerts.ruleset import device_rule_from
 from config.settings import AlertsSettings
+from geofence.device import DeviceRule, applicable
+from geofence.errors import GeofenceError
+from geofence.models import RuleKind
+from store import alert_config
 from store import evaluation as eval_sql
 from store import watchdog as sql
 
 log = logging.getLogger(__name__)
 
 
-def no_signal_op(row: asyncpg.Record, now: datetime) -> tuple[AlertOp, ConditionState]:
+def rules_by_case(rows: Iterable[Mapping[str, Any]]) -> dict[int, list[DeviceRule]]:
+    """No_signal rule rows per case; a row that cannot be used is logged and left out (its case
+    keeps its default)."""
+    found: dict[int, list[DeviceRule]] = {}
+    for row in rows:
+        try:
+            found.setdefault(int(row["case_id"]), []).append(device_rule_from(row))
+        except (GeofenceError, ValueError, KeyError, TypeError) as exc:
+            log.warning("no_signal rule left out", extra={"rule_id": row["id"], "error": str(exc)})
+    return found
+
+
+def no_signal_overrides(
+    rules: Mapping[int, Sequence[DeviceRule]], now: datetime
+) -> tuple[list[int], list[float | None], list[str | None], list[int], list[bool]]:
+    """The cases whose no_signal rule applies at ``now``, as the arrays ``SELECT_SILENT`` takes:
+    case, limit (s; None: the case's own), severity (None: default), rule, enabled."""
+    cases: list[int] = []
+    limits: list[float | None] = []
+    severities: list[str | None] = []
+    rule_ids: list[int] = []
+    enabled: list[bool] = []
+    for case_id, case_rules in rules.items():
+        rule = applicable(case_rules, RuleKind.NO_SIGNAL, now)
+        if rule is not None:
+            cases.append(case_id)
+            limits.append(rule.threshold)
+            severities.append(None if rule.severity is None else rule.severity.value)
+            rule_ids.append(rule.rule_id)
+            enabled.append(rule.enabled)
+    return cases, limits, severities, rule_ids, enabled
+
+
+def no_signal_op(row: Mapping[str, Any], now: datetime) -> tuple[AlertOp, ConditionState]:
     """The opening of a no-signal alert for a silent device (key derived from its last contact,
-    so two watchdogs, or a retried round, name the same alert)."""
+    so two watchdogs, or a retried round, name the same alert); severity and rule are those of
+    the case's applicable no_signal rule, if any."""
     last_seen: datetime = row["last_seen"]
     key = episode_key(row["case_id"], AlertKind.no_signal, last_seen)
     silent_s = (now - last_seen).total_seconds()
-    evidence = {
+    limit_s = float(row["limit_s"])
+    evidence: dict[str, Any] = {
         "device_id": row["device_id"], "last_seen_at": last_seen.isoformat(),
-        "limit_s": row["limit_s"], "silent_s": round(silent_s, 1),
+        "limit_s": limit_s, "silent_s": round(silent_s, 1),
     }  # fmt: skip
+    if row["rule_id"] is not None:
+        evidence["rule_id"] = row["rule_id"]
     op = AlertOp(
         Action.open,
         episode_key=key,
         event_key=f"{key}:opened",
         case_id=row["case_id"],
         kind=AlertKind.no_signal,
-        severity=severity_of(AlertKind.no_signal),
+        severity=severity_of(AlertKind.no_signal, row["severity"]),
         started_at=last_seen,
         at=now,
         device_id=row["device_id"],
+        rule_id=row["rule_id"],
         evidence=(evidence,),
-        data={"reason": f"no contact for {silent_s:.0f} s (limit {row['limit_s']} s)"},
+        data={"reason": f"no contact for {silent_s:.0f} s (limit {limit_s:g} s)"},
     )
     return op, ConditionState(row["device_id"], True, key, last_seen, last_seen)
 
@@ -71,6 +121,8 @@ class Watchdog(LoopService):
             for s in severities
         ]
         self._sla = (severities, [t[0] for t in thresholds], [t[1] for t in thresholds])
+        #: The no_signal rules per case, at the configuration version they were read at.
+        self._rules: tuple[int, dict[int, list[DeviceRule]]] | None = None
 
     async def _loop(self) -> None:
         interval = self.settings.watchdog_interval_s
@@ -98,13 +150,14 @@ class Watchdog(LoopService):
         """Open "no signal" for each silent device; returns how many were opened."""
         now = datetime.now(UTC)
         async with self.pool.acquire() as conn:
-            candidates = await conn.fetch(sql.SELECT_SILENT, now)
+            overrides = no_signal_overrides(await self._no_signal_rules(conn), now)
+            candidates = await conn.fetch(sql.SELECT_SILENT, now, *overrides)
             if not candidates:
                 return 0
             async with conn.transaction():
                 devices = sorted({r["device_id"] for r in candidates})
                 await conn.execute(eval_sql.LOCK_DEVICES, devices)
-                silent = await conn.fetch(sql.SELECT_SILENT_OF, now, devices)
+                silent = await conn.fetch(sql.SELECT_SILENT_OF, now, *overrides, devices)
                 ops, states = [], []
                 for row in silent:
                     op, state = no_signal_op(row, now)
@@ -116,6 +169,13 @@ class Watchdog(LoopService):
                 units = {r["case_id"]: r["unit_id"] for r in silent}
                 opened = await apply_ops(conn, ops, unit_of_case=units, metrics=self.metrics)
         return len(opened)
+
+    async def _no_signal_rules(self, conn: asyncpg.Connection) -> dict[int, list[DeviceRule]]:
+        """The no_signal rules per case, read again only when the configuration version moved."""
+        version = await conn.fetchval(alert_config.SELECT_VERSION)
+        if self._rules is None or self._rules[0] != version:
+            self._rules = (version, rules_by_case(await conn.fetch(sql.SELECT_NO_SIGNAL_RULES)))
+        return self._rules[1]
 
     async def clear_returned(self) -> int:
         """Clear open no-signal conditions of devices heard from since."""

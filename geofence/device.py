@@ -1,137 +1,214 @@
-"""Device rules: no signal, strap open, battery critical, power off, impossible speed.
+"""Device rules: how a case's watch is watched for no signal, strap opened, battery critical,
+power off and impossible movement at a given moment. Pure.
 
-Pure functions over status samples, fixes and a clock value. ``silent_devices`` needs nothing but
-``now`` and each device's last contact, so the alerts watchdog can call it on a timer: a watch that
-has gone silent sends nothing that could trigger a check.
+Every active case is watched for all five conditions by default: no signal after the case's own
+limit (``cases.no_signal_limit_s``), battery critical at or below the deployment's threshold
+(``AlertsSettings.battery_critical_pct``), strap opened and powered off always, impossible movement
+whenever ingest refuses a fix as faster than its global limit (``IngestSettings.max_speed_mps``).
+
+A case rule of one of these kinds (``case_rules.kind`` no_signal, strap_open, battery_critical,
+power_off, impossible_speed) replaces the default of its kind while it applies, that is while it
+is active and the moment judged lies in ``[valid_from, valid_to)``:
+
+- its threshold parameter, when given, replaces the default threshold (no_signal
+  ``no_signal_after_s`` seconds, battery_critical ``battery_critical_pct`` percent,
+  impossible_speed ``max_speed_mps`` metres a second); without one the default threshold stays;
+- its severity, when given, replaces the alert kind's default severity;
+- ``enabled: false`` switches the condition off for the rule's period (a known faulty strap
+  sensor until the watch is replaced, a hospital stay with the watch off): the condition is
+  then never said to hold, so an open one clears at the device's next report, and nothing new
+  opens. Switching a default off takes a rule an officer has to create, with its period, and it
+  stays on the case's record;
+- of several rules of one kind that apply at the same moment, the newest (highest id) decides:
+  a later order supersedes an earlier one.
+
+A rule is judged at the moment of the observation it is applied to: a status or fix at its own
+device time (so a watch's offline buffer uploaded late is judged by the rules of the time it was
+recorded), the no-signal watchdog at the time it runs.
+
+Impossible movement with a case's ``max_speed_mps`` lowers only the *alerting* threshold: ingest
+still stores every fix it accepts and refuses (quarantines) only fixes faster than its global
+limit, which always count as impossible movement while the condition is enabled. An accepted fix
+whose implied speed from the fix stored just before it (in fix time) exceeds the case's limit
+opens the condition too. A case limit above the ingest limit therefore changes nothing.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import pairwise
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from geofence.errors import RuleError
 from geofence.geodesy import geodesic_distance_m
-from geofence.models import DeviceStatusSample, Fix, FixRef, RuleKind
+from geofence.models import RuleKind, Severity
 from geofence.relation import disk_radius
 
-DEFAULT_NO_SIGNAL_AFTER_S = 900.0
-DEFAULT_BATTERY_CRITICAL_PCT = 10.0
-DEFAULT_MAX_SPEED_MPS = 70.0
+#: The device rule kinds (the rest are positional, evaluated by the engine).
+DEVICE_KINDS = frozenset(
+    {
+        RuleKind.NO_SIGNAL,
+        RuleKind.STRAP_OPEN,
+        RuleKind.BATTERY_CRITICAL,
+        RuleKind.POWER_OFF,
+        RuleKind.IMPOSSIBLE_SPEED,
+    }
+)
+
+#: The parameter that sets each thresholded kind's threshold, and its allowed range (inclusive).
+THRESHOLDS: Mapping[RuleKind, tuple[str, float, float]] = {
+    RuleKind.NO_SIGNAL: ("no_signal_after_s", 1.0, 30 * 86_400.0),
+    RuleKind.BATTERY_CRITICAL: ("battery_critical_pct", 0.0, 100.0),
+    RuleKind.IMPOSSIBLE_SPEED: ("max_speed_mps", 1.0, 1_000.0),
+}
+
+#: The parameter that switches a condition off (``false``) for the rule's period.
+ENABLED = "enabled"
+
+#: Shortest time step (s) a speed is measured over: two fixes taken a few milliseconds apart
+#: differ by their noise, not by movement, and must not divide it into a speed.
+MIN_STEP_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceFinding:
-    """A device condition found at ``at``; ``evidence`` names the fixes behind a speed finding."""
+class DeviceRule:
+    """One case rule of a device kind, as it watches the case while it applies.
 
-    device_id: str
+    ``threshold`` is in the unit of the kind's parameter (None: the default threshold);
+    ``severity`` None keeps the alert kind's default; ``valid_to`` is exclusive.
+    """
+
+    rule_id: int
     kind: RuleKind
-    at: datetime
-    detail: str
-    evidence: tuple[FixRef, ...] = ()
+    enabled: bool = True
+    threshold: float | None = None
+    severity: Severity | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
 
-
-def silent_devices(
-    last_seen: Mapping[str, datetime],
-    limits: Mapping[str, float] | float,
-    now: datetime,
-) -> list[DeviceFinding]:
-    """Devices whose last contact is more than their limit (seconds) before ``now``.
-
-    ``limits`` is one limit for all devices or a per-device mapping (devices missing from it use
-    ``DEFAULT_NO_SIGNAL_AFTER_S``). Sorted by device id.
-    """
-    found = []
-    for device_id in sorted(last_seen):
-        limit = (
-            limits.get(device_id, DEFAULT_NO_SIGNAL_AFTER_S)
-            if isinstance(limits, Mapping)
-            else limits
+    def applies_at(self, at: datetime) -> bool:
+        """Whether ``at`` lies in the rule's validity period ``[valid_from, valid_to)``."""
+        return (self.valid_from is None or self.valid_from <= at) and (
+            self.valid_to is None or at < self.valid_to
         )
-        silent_s = (now - last_seen[device_id]).total_seconds()
-        if silent_s > limit:
-            found.append(
-                DeviceFinding(
-                    device_id,
-                    RuleKind.NO_SIGNAL,
-                    now,
-                    f"no contact for {silent_s:.0f} s (limit {limit:.0f} s)",
-                )
-            )
-    return found
 
 
-def _conditions(sample: DeviceStatusSample, battery_critical_pct: float) -> dict[RuleKind, str]:
-    found: dict[RuleKind, str] = {}
-    if sample.strap_closed is False:
-        found[RuleKind.STRAP_OPEN] = "strap open"
-    if sample.powered_on is False:
-        found[RuleKind.POWER_OFF] = "powered off"
-    battery = sample.battery_pct
-    if battery is not None and battery <= battery_critical_pct and not sample.charging:
-        found[RuleKind.BATTERY_CRITICAL] = f"battery {battery:.0f}% and not charging"
-    return found
-
-
-def status_findings(
-    samples: Sequence[DeviceStatusSample],
+def device_rule(
+    rule_id: int,
+    kind: RuleKind,
+    params: Mapping[str, Any],
     *,
-    previous: Mapping[str, DeviceStatusSample] | None = None,
-    battery_critical_pct: float = DEFAULT_BATTERY_CRITICAL_PCT,
-) -> list[DeviceFinding]:
-    """Onsets of strap open, power off and critical battery (not charging) in status samples.
+    severity: Severity | None = None,
+    valid_from: datetime | None = None,
+    valid_to: datetime | None = None,
+) -> DeviceRule:
+    """A ``DeviceRule`` from a rule's fields; raises ``RuleError`` saying what is wrong (the
+    caller names the rule).
 
-    Samples are taken per device in time order; a condition is reported when it appears, not again
-    while it lasts. ``previous`` is each device's last sample before these (so that a condition
-    already reported is not reported again after a restart).
+    ``params`` may hold the kind's threshold parameter (a number in its range) and ``enabled``
+    (a boolean; 0 and 1 are taken for false and true). Another device kind's threshold
+    parameter is refused, as a sign the rule is not the one its author meant.
     """
-    last: dict[str, dict[RuleKind, str]] = {
-        d: _conditions(s, battery_critical_pct) for d, s in (previous or {}).items()
-    }
-    found = []
-    for sample in sorted(samples, key=lambda s: (s.device_id, s.at)):
-        now = _conditions(sample, battery_critical_pct)
-        before = last.get(sample.device_id, {})
-        for kind, detail in now.items():
-            if kind not in before:
-                found.append(DeviceFinding(sample.device_id, kind, sample.at, detail))
-        last[sample.device_id] = now
-    return found
-
-
-def impossible_speeds(
-    fixes: Sequence[Fix], *, max_speed_mps: float = DEFAULT_MAX_SPEED_MPS
-) -> list[DeviceFinding]:
-    """Consecutive fixes of a device that imply a speed above ``max_speed_mps`` even at best.
-
-    The implied speed uses the geodesic distance shrunk by both fix disks (so two coarse fixes far
-    apart do not count) over the time between them; fixes at the same instant are skipped.
-    """
-    found = []
-    ordered = sorted(fixes, key=lambda f: (f.device_id, f.fix_time, f.seq))
-    for a, b in pairwise(ordered):
-        if a.device_id != b.device_id:
+    if kind not in DEVICE_KINDS:
+        raise RuleError(f"{kind.value} is not a device rule")
+    if valid_from and valid_to and valid_to <= valid_from:
+        raise RuleError("valid_to must be after valid_from")
+    threshold = None
+    for other, (name, low, high) in THRESHOLDS.items():
+        if name not in params:
             continue
-        dt = (b.fix_time - a.fix_time).total_seconds()
-        if dt <= 0:
-            continue
-        dist = float(geodesic_distance_m(a.lon, a.lat, b.lon, b.lat))
-        slack = float(disk_radius(np.asarray(a.acc)) + disk_radius(np.asarray(b.acc)))
-        speed = max(0.0, dist - slack) / dt
-        if speed > max_speed_mps:
-            found.append(
-                DeviceFinding(
-                    b.device_id,
-                    RuleKind.IMPOSSIBLE_SPEED,
-                    b.fix_time,
-                    f"at least {speed:.0f} m/s between fixes (limit {max_speed_mps:.0f} m/s)",
-                    (
-                        FixRef(a.device_id, a.fix_time, a.seq),
-                        FixRef(b.device_id, b.fix_time, b.seq),
-                    ),
-                )
-            )
-    return found
+        if other is not kind:
+            raise RuleError(f"{kind.value} takes no parameter {name}")
+        value = params[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise RuleError(f"{name} must be a number")
+        if not (math.isfinite(value) and low <= value <= high):
+            raise RuleError(f"{name} must be between {low:g} and {high:g}")
+        threshold = float(value)
+    enabled = params.get(ENABLED, True)
+    if enabled not in (True, False):  # also 1 and 0, as a JSON number may arrive
+        raise RuleError(f"{ENABLED} must be true or false")
+    return DeviceRule(rule_id, kind, bool(enabled), threshold, severity, valid_from, valid_to)
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """How one condition is watched for a case at one moment: on or off, its threshold (None:
+    no threshold, or the kind takes none), its severity (None: the kind's default) and the
+    rule that decided (None: the defaults)."""
+
+    enabled: bool = True
+    threshold: float | None = None
+    severity: Severity | None = None
+    rule_id: int | None = None
+
+
+def applicable(rules: Sequence[DeviceRule], kind: RuleKind, at: datetime) -> DeviceRule | None:
+    """The newest (highest id) rule of ``kind`` in ``rules`` that applies at ``at``."""
+    found = [r for r in rules if r.kind is kind and r.applies_at(at)]
+    return max(found, key=lambda r: r.rule_id) if found else None
+
+
+def watch_of(
+    rules: Sequence[DeviceRule], kind: RuleKind, at: datetime, default: float | None = None
+) -> Watch:
+    """How ``kind`` is watched at ``at``: by the applicable rule, else by the defaults
+    (``default`` is the default threshold, in the kind's unit)."""
+    rule = applicable(rules, kind, at)
+    if rule is None:
+        return Watch(threshold=default)
+    threshold = default if rule.threshold is None else rule.threshold
+    return Watch(rule.enabled, threshold, rule.severity, rule.rule_id)
+
+
+@dataclass(frozen=True, slots=True)
+class DevicePolicy:
+    """A case's device rules with its defaults: the no-signal limit (s), the battery threshold
+    (%) and the alerting speed limit (m/s; None: only ingest's refusals count)."""
+
+    rules: tuple[DeviceRule, ...] = ()
+    no_signal_after_s: float | None = None
+    battery_critical_pct: float | None = None
+    max_speed_mps: float | None = None
+
+    def watch(self, kind: RuleKind, at: datetime) -> Watch:
+        """How ``kind`` is watched for the case at ``at``."""
+        default = {
+            RuleKind.NO_SIGNAL: self.no_signal_after_s,
+            RuleKind.BATTERY_CRITICAL: self.battery_critical_pct,
+            RuleKind.IMPOSSIBLE_SPEED: self.max_speed_mps,
+        }.get(kind)
+        return watch_of(self.rules, kind, at, default)
+
+
+def battery_critical(pct: float | None, charging: bool | None, threshold: float) -> bool | None:
+    """Battery at or below ``threshold`` percent and not charging; None when the report says
+    neither (no level and not charging)."""
+    if charging:
+        return False
+    if pct is None:
+        return None
+    return pct <= threshold
+
+
+class Position(NamedTuple):
+    """Where a fix put the watch: fix time, WGS84 degrees, 68% accuracy radius (m)."""
+
+    at: datetime
+    lon: float
+    lat: float
+    acc: float
+
+
+def implied_speed_mps(a: Position, b: Position) -> float:
+    """The least speed (m/s) the watch needed between two fixes: the geodesic distance less both
+    fix disks (``relation.disk_radius``: the confidence the geofence engine uses), over the time
+    between them but at least ``MIN_STEP_S``. Two coarse fixes far apart give 0."""
+    dt = max(abs((b.at - a.at).total_seconds()), MIN_STEP_S)
+    dist = float(geodesic_distance_m(a.lon, a.lat, b.lon, b.lat))
+    slack = float(disk_radius(np.asarray(a.acc)) + disk_radius(np.asarray(b.acc)))
+    return max(0.0, dist - slack) / dt

@@ -1,4 +1,4 @@
-"""Types of the geofence domain: fixes, zones, rules, schedules, permits and device status.
+"""Types of the geofence domain: fixes, zones, rules, schedules and permits.
 
 Everything here is an immutable value. Times are tz-aware UTC ``datetime``s at the edges and integer
 epoch milliseconds inside the vectorised engine (the device contract's ``ts`` unit); coordinates are
@@ -231,8 +231,9 @@ class Rule:
 
     ``valid_from``/``valid_to`` bound when the rule applies (``valid_to`` exclusive; None is open).
     ``params`` by kind: keep_away_from needs ``protected_device_id`` and ``min_distance_m`` and
-    takes ``max_protected_age_s`` (default 300); no_signal takes ``no_signal_after_s``;
-    battery_critical ``battery_critical_pct``; impossible_speed ``max_speed_mps``.
+    takes ``max_protected_age_s`` (default 300); the device kinds take their threshold
+    (no_signal ``no_signal_after_s``, battery_critical ``battery_critical_pct``, impossible_speed
+    ``max_speed_mps``) and ``enabled`` (see ``geofence.device``).
     """
 
     rule_id: int
@@ -287,15 +288,3 @@ class LeavePermit:
     def __post_init__(self) -> None:
         if self.valid_to <= self.valid_from:
             raise RuleError(f"permit {self.permit_id}: valid_to must be after valid_from")
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceStatusSample:
-    """One status report of a watch; fields the device did not send are None."""
-
-    device_id: str
-    at: datetime
-    battery_pct: float | None = None
-    charging: bool | None = None
-    strap_closed: bool | None = None
-    powered_on: bool | None = None

@@ -18,6 +18,12 @@ from ingest.models import Ping, Reject
 
 _EARTH_RADIUS_M = 6_371_008.8
 
+#: Radius of a fix's position disk in units of its reported accuracy. ``acc`` is a 68% radius
+#: (the device contract): a third of honest fixes lie outside it, so it cannot bound a jump. Two
+#: of it hold ~99% of a Gaussian error and ~95% of real ones; the geofence engine calls a fix
+#: certain at the same radius (``geofence.relation.K_SIGMA``, kept equal by a test).
+ACC_DISK_FACTOR = 2.0
+
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle (haversine) distance in metres between two WGS84 points in degrees."""
@@ -101,13 +107,14 @@ MAX_STRIKES = 3
 
 
 def impossible_speed(p: Ping, ctx: CheckContext) -> bool:
-    """Faster than ``max_speed_mps`` from the device's anchor fix, after subtracting both
-    accuracy radii (so a coarse LBS fix does not count as a jump). Uses |dt|, at least 1 s."""
+    """Faster than ``max_speed_mps`` from the device's anchor fix, after subtracting both fix
+    disks (``ACC_DISK_FACTOR`` times the accuracy: a coarse LBS fix, off by more than its 68%
+    radius as often as not, does not count as a jump). Uses |dt|, at least 1 s."""
     anchor = ctx.anchors.get(p.device_id)
     if anchor is None:
         return False
     dt = max(abs(ctx.t - anchor.t), 1.0)
-    slack = anchor.acc + (p.acc or 0.0)
+    slack = ACC_DISK_FACTOR * (anchor.acc + (p.acc or 0.0))
     dist = distance_m(anchor.lat, anchor.lon, p.lat, p.lon) - slack
     return dist / dt > ctx.limits.max_speed_mps
 

@@ -3,8 +3,10 @@
 Watches report in round-robin order at ``rate_per_s`` fixes a second in total, so each of N watches
 sends a fix every ``N / rate_per_s`` seconds (the demo: rate = N / interval_s; the benchmarks: a
 target rate). The bucket holds at most a quarter of a second of tokens (at least one), so a stall
-is not followed by a burst. A full publish queue (broker slower than the target) stops the tick
-and is counted as back-pressure.
+is not followed by a burst. A watch reports at most once a tick: its fixes have distinct,
+increasing times (a real receiver does not report twice in the same millisecond), so a target
+above N fixes a tick is not reached (the achieved rate says so). A full publish queue (broker
+slower than the target) stops the tick and is counted as back-pressure.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def run(
         fleet.advance(now_ms)
         tokens = min(capacity, tokens + (now - last) * options.rate_per_s)
         last = now
-        due = int(tokens)
+        due = min(int(tokens), n)
         if due:
             idx = (cursor + np.arange(due)) % n
             cursor = (cursor + due) % n

@@ -83,3 +83,16 @@ ON CONFLICT (case_id, kind) DO UPDATE SET device_id = EXCLUDED.device_id, open =
     episode_key = EXCLUDED.episode_key, since = EXCLUDED.since, changed_at = EXCLUDED.changed_at
 WHERE EXCLUDED.changed_at >= d.changed_at
 """
+
+#: For each fix ($1 device, $2 fix time, $3 seq; its position ``i`` from 1 in the arrays), the
+#: stored fix of the device just before it in (fix time, seq) order, no older than $4 seconds.
+SELECT_PREVIOUS_FIXES = """
+SELECT k.i, p.fix_time, p.lon, p.lat, p.acc::float8 AS acc
+FROM unnest($1::text[], $2::timestamptz[], $3::bigint[]) WITH ORDINALITY AS k(device_id, t, seq, i)
+CROSS JOIN LATERAL (
+    SELECT p.fix_time, p.lon, p.lat, p.acc FROM pings p
+    WHERE p.device_id = k.device_id AND (p.fix_time, p.seq) < (k.t, k.seq)
+      AND p.fix_time >= k.t - make_interval(secs => $4)
+    ORDER BY p.fix_time DESC, p.seq DESC LIMIT 1
+) p
+"""

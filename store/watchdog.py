@@ -3,24 +3,40 @@
 from __future__ import annotations
 
 _SILENT = """
+WITH o AS (
+    SELECT * FROM unnest($2::bigint[], $3::float8[], $4::text[], $5::bigint[], $6::boolean[])
+        AS o(case_id, limit_s, severity, rule_id, enabled)
+)
 SELECT a.case_id, a.device_id, c.supervising_unit_id AS unit_id,
-       c.no_signal_limit_s AS limit_s, coalesce(s.last_seen_at, a.valid_from) AS last_seen
+       coalesce(o.limit_s, c.no_signal_limit_s)::float8 AS limit_s, o.severity, o.rule_id,
+       coalesce(s.last_seen_at, a.valid_from) AS last_seen
 FROM device_assignments a
 JOIN cases c ON c.id = a.case_id AND c.status = 'active'
+LEFT JOIN o ON o.case_id = a.case_id
 LEFT JOIN device_status s ON s.device_id = a.device_id
 LEFT JOIN device_conditions dc ON dc.case_id = a.case_id AND dc.kind = 'no_signal'
-WHERE a.role = 'defendant' AND a.valid_to IS NULL
+WHERE a.role = 'defendant' AND a.valid_to IS NULL AND coalesce(o.enabled, true)
   AND coalesce(s.last_seen_at, a.valid_from)
-      < $1::timestamptz - make_interval(secs => c.no_signal_limit_s)
+      < $1::timestamptz - make_interval(secs => coalesce(o.limit_s, c.no_signal_limit_s))
   AND (dc.case_id IS NULL OR (NOT dc.open AND dc.since < coalesce(s.last_seen_at, a.valid_from)))
 """
 
 #: Defendants' devices silent at $1 for longer than their case's limit, with no open condition
-#: (nor one already raised for this silence).
+#: (nor one already raised for this silence). The cases whose no_signal rule applies at $1 are
+#: given as arrays: $2 case, $3 limit (s; NULL: the case's own), $4 severity (NULL: default),
+#: $5 rule, $6 enabled (false: not watched); the other cases use ``cases.no_signal_limit_s``.
 SELECT_SILENT = _SILENT + " ORDER BY a.device_id"
 
-#: The same, only for devices $2 (re-checked under their locks).
-SELECT_SILENT_OF = _SILENT + " AND a.device_id = ANY($2::text[]) ORDER BY a.device_id"
+#: The same, only for devices $7 (re-checked under their locks).
+SELECT_SILENT_OF = _SILENT + " AND a.device_id = ANY($7::text[]) ORDER BY a.device_id"
+
+#: Active no_signal rules of active cases (the watchdog judges which applies at each round).
+SELECT_NO_SIGNAL_RULES = """
+SELECT r.id, r.case_id, r.kind, r.params, r.severity, r.valid_from, r.valid_to
+FROM case_rules r JOIN cases c ON c.id = r.case_id
+WHERE r.active AND r.kind = 'no_signal' AND c.status = 'active'
+ORDER BY r.id
+"""
 
 #: Open no-signal conditions whose device has been heard from since (backstop of the ingester's
 #: clearing): case, device, episode key, when it was heard.

@@ -74,9 +74,11 @@ class ScheduleIn(BaseModel):
 class RuleIn(BaseModel):
     """A condition of the case. Zoned kinds (stay_inside, stay_outside, be_inside_during) need
     ``zone_id``; be_inside_during needs ``schedule``; keep_away_from needs ``params``
-    ``protected_device_id`` and ``min_distance_m`` (metres). Other params: no_signal
-    ``no_signal_after_s``, battery_critical ``battery_critical_pct``, impossible_speed
-    ``max_speed_mps``."""
+    ``protected_device_id`` and ``min_distance_m`` (metres). Device kinds replace the case's
+    default for their condition while they apply: no_signal ``no_signal_after_s`` (seconds),
+    battery_critical ``battery_critical_pct`` (percent), impossible_speed ``max_speed_mps``
+    (m/s, lowers the alerting threshold only), the severity, and ``enabled: false`` to switch
+    the condition off for the rule's period (semantics: ``geofence.device``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -84,7 +86,7 @@ class RuleIn(BaseModel):
     zone_id: int | None = Field(default=None, ge=1, le=2**62)
     grace: GraceIn = Field(default_factory=GraceIn)
     schedule: ScheduleIn | None = None
-    params: dict[str, float | str] = Field(default_factory=dict, max_length=20)
+    params: dict[str, bool | float | str] = Field(default_factory=dict, max_length=20)
     severity: Severity | None = Field(default=None, description="default: the engine's choice")
     valid_from: datetime | None = None
     valid_to: datetime | None = Field(default=None, description="exclusive")

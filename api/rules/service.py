@@ -14,6 +14,7 @@ from api.cases.service import scope_args
 from api.errors import ApiError, BadRequestError, NotFoundError
 from api.params import utc
 from api.rules.models import GraceIn, RuleIn, RulePatch, ScheduleIn
+from geofence.device import DEVICE_KINDS, device_rule
 from geofence.errors import RuleError
 from geofence.models import Rule, RuleKind
 from store import rules as sql
@@ -53,6 +54,8 @@ def _check(
             "max_speed_mps",
         ):
             rule.number(name, 1.0)
+        if kind in DEVICE_KINDS:
+            device_rule(0, kind, params, valid_from=valid_from, valid_to=valid_to)
     except RuleError as exc:
         raise InvalidRuleError(str(exc)) from exc
     if not kind.needs_zone and zone_id is not None:

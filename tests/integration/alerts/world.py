@@ -133,3 +133,28 @@ def add_circle_rule(
             },
         )
     )
+
+
+def add_device_rule(
+    settings: Settings,
+    world: World,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    *,
+    severity: str | None = None,
+    valid_from: datetime | None = None,
+    valid_to: datetime | None = None,
+) -> int:
+    """A device rule (no_signal, strap_open, battery_critical, power_off, impossible_speed) of
+    the world's case; returns the rule id."""
+    return int(
+        execute(
+            settings,
+            "INSERT INTO case_rules (case_id, kind, params, severity, valid_from, valid_to) "
+            "VALUES (%(c)s, %(k)s, %(p)s, %(s)s, %(f)s, %(t)s) RETURNING id",
+            {
+                "c": world.case_id, "k": kind, "p": json.dumps(params or {}), "s": severity,
+                "f": valid_from, "t": valid_to,
+            },
+        )
+    )  # fmt: skip

@@ -159,3 +159,27 @@ def test_rules_are_validated_like_the_engine(
     assert bad.status_code == 422
     listed = client.get(path, headers=token("pros1")).json()
     assert rule["id"] in [x["id"] for x in listed]
+
+
+def test_device_rules_are_validated_and_may_switch_a_condition_off(
+    seeded: world.World, client: TestClient, token: Headers
+) -> None:
+    path = f"/cases/{seeded.case_a}/rules"
+    faulty_strap = {
+        "kind": "strap_open", "params": {"enabled": False}, "valid_to": "2027-01-01T00:00:00Z",
+    }  # fmt: skip
+    r = client.post(path, headers=token("super1"), json=faulty_strap)
+    assert r.status_code == 201, r.text
+    assert r.json()["params"] == {"enabled": False}
+    battery = {"kind": "battery_critical", "params": {"battery_critical_pct": 25},
+               "severity": "high"}  # fmt: skip
+    assert client.post(path, headers=token("super1"), json=battery).status_code == 201
+    for params, reason in [
+        ({"battery_critical_pct": 250}, "between 0 and 100"),
+        ({"no_signal_after_s": 60}, "takes no parameter no_signal_after_s"),
+        ({"enabled": "sometimes"}, "enabled must be true or false"),
+    ]:
+        r = client.post(path, headers=token("super1"),
+                        json={"kind": "battery_critical", "params": params})  # fmt: skip
+        assert r.status_code == 422, params
+        assert reason in r.json()["detail"]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from alerts import conditions as cond
 from alerts.episodes import Action, dedupe_evidence, from_geofence, from_transition
 from alerts.kinds import AlertKind, Severity
+from geofence.device import DevicePolicy, DeviceRule, Watch
 from geofence.events import EventKind, GeofenceEvent
 from geofence.models import FixRef, RuleKind
 from geofence.models import Severity as RuleSeverity
@@ -85,15 +86,86 @@ def test_a_condition_opens_once_and_clears_once() -> None:
     assert from_transition(out[1]).started_at == T0 + timedelta(seconds=1)
 
 
+DEFAULTS = DevicePolicy(battery_critical_pct=10.0)
+
+
+def status(policy: DevicePolicy, battery_pct: float | None = 50, *, at: datetime = T0,
+           charging: bool | None = False, strap_closed: bool | None = True,
+           ) -> dict[AlertKind, cond.Observation]:  # fmt: skip
+    found = cond.observe_status("w1", at, battery_pct=battery_pct, charging=charging,
+                                strap_closed=strap_closed, policy=policy)  # fmt: skip
+    return {o.kind: o for o in found}
+
+
 def test_status_observations() -> None:
-    found = cond.observe_status("w1", T0, battery_pct=5, charging=False, strap_closed=True,
-                                battery_critical_pct=10)  # fmt: skip
-    assert {(o.kind, o.holds) for o in found} == {
+    found = status(DEFAULTS, 5)
+    assert {(k, o.holds) for k, o in found.items()} == {
         (AlertKind.powered_off, False), (AlertKind.strap_opened, False),
         (AlertKind.battery_critical, True),
     }  # fmt: skip
-    charging = cond.observe_status("w1", T0, battery_pct=5, charging=True, strap_closed=None,
-                                   battery_critical_pct=10)  # fmt: skip
-    assert (AlertKind.battery_critical, False) in {(o.kind, o.holds) for o in charging}
-    assert [o.kind for o in cond.observe_event("w1", T0, "power_off")] == [AlertKind.powered_off]
-    assert cond.observe_event("w1", T0, "sos") == []
+    assert found[AlertKind.battery_critical].evidence["battery_critical_pct"] == 10.0
+    charging = status(DEFAULTS, 5, charging=True, strap_closed=None)
+    assert charging[AlertKind.battery_critical].holds is False
+    assert AlertKind.strap_opened not in charging
+    assert AlertKind.battery_critical not in status(DEFAULTS, None)
+    off = cond.observe_event("w1", T0, "power_off", DEFAULTS)
+    assert [o.kind for o in off] == [AlertKind.powered_off]
+    assert cond.observe_event("w1", T0, "sos", DEFAULTS) == []
+
+
+def test_a_case_battery_rule_sets_threshold_and_severity() -> None:
+    rule = DeviceRule(12, RuleKind.BATTERY_CRITICAL, threshold=25.0,
+                      severity=RuleSeverity.HIGH)  # fmt: skip
+    policy = DevicePolicy((rule,), battery_critical_pct=10.0)
+    assert status(DEFAULTS, 20)[AlertKind.battery_critical].holds is False
+    found = status(policy, 20)[AlertKind.battery_critical]
+    assert (found.holds, found.severity, found.rule_id) == (True, "high", 12)
+    assert found.evidence["rule_id"] == 12
+    _, (opened,) = cond.step(7, {}, [found])
+    op = from_transition(opened)
+    assert (op.kind, op.severity, op.rule_id) == (AlertKind.battery_critical, Severity.high, 12)
+    # Without a severity of its own the rule keeps the kind's default (medium).
+    plain = DevicePolicy((DeviceRule(13, RuleKind.BATTERY_CRITICAL, threshold=25.0),), None, 10.0)
+    _, (t,) = cond.step(7, {}, [status(plain, 20)[AlertKind.battery_critical]])
+    assert (from_transition(t).severity, from_transition(t).rule_id) == (Severity.medium, 13)
+
+
+def test_a_rule_is_judged_at_the_observations_own_time() -> None:
+    later = DeviceRule(3, RuleKind.BATTERY_CRITICAL, threshold=25.0,
+                       valid_from=T0 + timedelta(hours=1))  # fmt: skip
+    policy = DevicePolicy((later,), battery_critical_pct=10.0)
+    # A late status from before the rule applied is judged by the default.
+    assert status(policy, 20, at=T0)[AlertKind.battery_critical].holds is False
+    assert status(policy, 20, at=T0 + timedelta(hours=1))[AlertKind.battery_critical].holds
+
+
+def test_a_switched_off_condition_never_holds_and_clears_an_open_one() -> None:
+    off = DeviceRule(4, RuleKind.STRAP_OPEN, enabled=False, valid_from=T0 + timedelta(seconds=5))
+    policy = DevicePolicy((off,), battery_critical_pct=10.0)
+    opened = status(policy, strap_closed=False)[AlertKind.strap_opened]
+    assert opened.holds
+    unwatched = status(policy, strap_closed=False, at=T0 + timedelta(seconds=5))
+    assert unwatched[AlertKind.strap_opened].holds is False
+    assert unwatched[AlertKind.strap_opened].evidence["watched"] is False
+    _, out = cond.step(7, {}, [opened, unwatched[AlertKind.strap_opened]])
+    assert [t.opened for t in out] == [True, False]
+    power_off = DevicePolicy((DeviceRule(5, RuleKind.POWER_OFF, enabled=False),), None, 10.0)
+    assert [o.holds for o in cond.observe_event("w1", T0, "power_off", power_off)] == [False]
+
+
+def test_impossible_movement_from_refused_jumps_and_a_case_speed_limit() -> None:
+    detail = {"lat": 37.4, "lon": 118.6}
+    (jump,) = cond.observe_refused_jump("w1", T0, 3, detail, DEFAULTS)
+    assert (jump.kind, jump.holds) == (AlertKind.impossible_movement, True)
+    off = DevicePolicy((DeviceRule(6, RuleKind.IMPOSSIBLE_SPEED, enabled=False),), None, 10.0)
+    assert [o.holds for o in cond.observe_refused_jump("w1", T0, 3, detail, off)] == [False]
+    # An accepted fix is plausible movement, unless faster than the case's limit.
+    plain = {o.kind: o.holds for o in cond.observe_fix("w1", T0, 4)}
+    assert plain == {AlertKind.powered_off: False, AlertKind.impossible_movement: False}
+    limit = Watch(True, 40.0, RuleSeverity.CRITICAL, 7)
+    fast = cond.observe_fix("w1", T0, 4, speed_mps=55.0, speed_watch=limit)
+    moved = {o.kind: o for o in fast}[AlertKind.impossible_movement]
+    assert (moved.holds, moved.severity, moved.rule_id) == (True, "critical", 7)
+    assert moved.evidence["max_speed_mps"] == 40.0
+    slow = cond.observe_fix("w1", T0, 4, speed_mps=39.0, speed_watch=limit)
+    assert {o.kind: o.holds for o in slow}[AlertKind.impossible_movement] is False

@@ -10,8 +10,11 @@ import pytest
 
 from alerts.kinds import AlertKind, Severity, severity_of, uncertain_severity, violation_kind
 from alerts.ruleset import build_ruleset, grace_from, schedule_from
+from alerts.watchdog import no_signal_overrides, rules_by_case
 from alerts.webhooks import backoff_s, body_of, sign, verify
+from geofence.device import Watch
 from geofence.models import Grace, RuleKind, Weekday
+from geofence.models import Severity as RuleSeverity
 
 NOW = datetime(2026, 11, 2, tzinfo=UTC)
 
@@ -94,6 +97,17 @@ def test_build_ruleset_keeps_good_rows_and_names_bad_ones() -> None:
             _rule(id=2, kind="no_signal", zone_id=None),
             _rule(id=3, zone_id=99),
             _rule(id=4, case_id=8),
+            _rule(
+                id=5,
+                kind="battery_critical",
+                zone_id=None,
+                severity="high",
+                params={"battery_critical_pct": 25},
+            ),
+            _rule(id=6, kind="impossible_speed", zone_id=None, params={"max_speed_mps": 40}),
+            _rule(
+                id=7, kind="battery_critical", zone_id=None, params={"battery_critical_pct": 250}
+            ),
         ],
         zones=[zone],
         permits=[
@@ -118,12 +132,41 @@ def test_build_ruleset_keeps_good_rows_and_names_bad_ones() -> None:
     )
     assert [r.rule_id for r in rs.rules] == [1]
     assert rs.rules[0].kind is RuleKind.STAY_INSIDE
-    assert rs.problems == ["rule 3: 99"]
+    assert rs.problems == ["rule 3: 99", "rule 7: battery_critical_pct must be between 0 and 100"]
+    assert [(r.rule_id, r.kind, r.threshold) for r in rs.device_rules[7]] == [
+        (2, RuleKind.NO_SIGNAL, None),
+        (5, RuleKind.BATTERY_CRITICAL, 25.0),
+        (6, RuleKind.IMPOSSIBLE_SPEED, 40.0),
+    ]
+    assert rs.speed_limited == {7}
+    policy = rs.device_policy(7, 10.0)
+    assert policy.watch(RuleKind.BATTERY_CRITICAL, NOW) == Watch(True, 25.0, RuleSeverity.HIGH, 5)
+    assert policy.watch(RuleKind.NO_SIGNAL, NOW) == Watch(True, 600.0, None, 2)
+    assert rs.device_policy(8, 10.0).watch(RuleKind.BATTERY_CRITICAL, NOW).threshold == 10.0
     assert rs.wearer_command[1]["vibrate"] is True
     assert [p.permit_id for p in rs.permits] == [1]
     assert rs.case_of("w1", NOW.timestamp() + 1) == 7
     assert rs.case_of("w1", NOW.timestamp() - 1) is None
     assert rs.positional_cases() == {7}
+
+
+def test_the_watchdog_overrides_cases_whose_no_signal_rule_applies_now() -> None:
+    rows = [
+        _rule(id=1, kind="no_signal", zone_id=None, params={"no_signal_after_s": 2}),
+        _rule(id=2, case_id=8, kind="no_signal", zone_id=None, severity="critical",
+              valid_from=NOW.replace(day=3)),
+        _rule(id=3, case_id=9, kind="no_signal", zone_id=None, params={"enabled": False},
+              valid_to=NOW.replace(day=3)),
+        _rule(id=4, case_id=9, kind="no_signal", zone_id=None, params={"no_signal_after_s": -1}),
+    ]  # fmt: skip
+    rules = rules_by_case(rows)
+    assert sorted(rules) == [7, 8, 9]
+    assert [r.rule_id for r in rules[9]] == [3]  # the bad row is left out
+    assert no_signal_overrides(rules, NOW) == ([7, 9], [2.0, None], [None, None], [1, 3],
+                                               [True, False])  # fmt: skip
+    later = NOW.replace(day=3)
+    assert no_signal_overrides(rules, later) == ([7, 8], [2.0, None], [None, "critical"], [1, 2],
+                                                 [True, True])  # fmt: skip
 
 
 def test_signature_verifies_and_expires() -> None:
