@@ -6,6 +6,7 @@ import uvicorn
 
 from api.app import create_app
 from config.logs import configure_logging
+from config.runtime import settle_gc
 from config.settings import Settings
 from store.migrate import migrate, wait_for_database
 
@@ -16,8 +17,10 @@ def main() -> None:
     dsn = settings.db.dsn()
     wait_for_database(dsn, timeout_s=30)
     migrate(dsn, settings.pings, prefer=settings.db.storage)
+    app = create_app(settings)
+    settle_gc()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.api.host,
         port=settings.api.port,
         log_config=None,

@@ -20,6 +20,7 @@ from alerts.hook import AlertHook
 from alerts.metrics import AlertMetrics
 from broker.aio import AsyncioSource
 from broker.client import ConnectOptions, MessageSource, PahoSource
+from config.runtime import settle_gc
 from config.settings import Settings
 from ingest.db import Database
 from ingest.decode import TOPIC_FILTERS, Decoder
@@ -151,6 +152,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             hooks=hooks,
         )
         ingester = Ingester(settings, pipeline)
+        settle_gc()
         log.info("ingester started", extra={"client_id": ing.client_id, "devices": warmed})
         task = asyncio.create_task(ingester.run())
         stopper = asyncio.create_task((stop or asyncio.Event()).wait())
