@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -87,6 +88,20 @@ def test_the_watchdog_uses_each_cases_no_signal_rule(alert_settings: Settings) -
         assert alerts_of(settings, not_yet) == alerts_of(settings, switched_off) == []
 
 
+def ingest_all(
+    settings: Settings, messages: list[tuple[str, bytes]], done: Callable[[], bool], what: str
+) -> None:
+    """Publish ``messages`` through a running ingester and wait until ``done()``."""
+    with ingester(settings):
+        client = services.mqtt_client(settings)
+        try:
+            services.publish_all(client, messages)
+            services.wait_until(done, timeout_s=15, what=what)
+        finally:
+            client.disconnect()
+            client.loop_stop()
+
+
 def status(world: World, ts_ms: int, batt: int) -> tuple[str, bytes]:
     body = {"ts": ts_ms, "batt": batt, "charging": False, "strap": "closed"}
     return f"bw/v1/dev/{world.device_id}/status", json.dumps(body).encode()
@@ -115,14 +130,7 @@ def test_a_battery_rule_applies_to_its_case_at_the_reports_own_time(settings: Se
         found = rows(settings, "SELECT count(*) FROM device_status WHERE battery_pct = 20")
         return bool(found[0][0] == len(worlds))
 
-    with ingester(settings):
-        client = services.mqtt_client(settings)
-        try:
-            services.publish_all(client, messages)
-            services.wait_until(stored, timeout_s=15, what="the four status reports")
-        finally:
-            client.disconnect()
-            client.loop_stop()
+    ingest_all(settings, messages, stored, "the four status reports")
     assert alerts_of(settings, strict) == [("battery_critical", "high", rule, False)]
     assert alerts_of(settings, earlier) == [("battery_critical", "medium", past, False)]
     assert alerts_of(settings, default) == []
@@ -153,14 +161,7 @@ def test_a_case_speed_limit_lowers_the_impossible_movement_threshold(settings: S
     def stored() -> bool:
         return bool(rows(settings, "SELECT count(*) FROM pings")[0][0] == 2 * len(track))
 
-    with ingester(settings):
-        client = services.mqtt_client(settings)
-        try:
-            services.publish_all(client, messages)
-            services.wait_until(stored, timeout_s=15, what="every fix stored")
-        finally:
-            client.disconnect()
-            client.loop_stop()
+    ingest_all(settings, messages, stored, "every fix stored")
     assert rows(settings, "SELECT count(*) FROM dead_letters") == [(0,)], "ingest refused none"
     assert alerts_of(settings, limited) == [("impossible_movement", "high", rule, True)]
     ((evidence, started),) = rows(

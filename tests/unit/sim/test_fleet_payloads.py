@@ -27,6 +27,7 @@ from sim.payloads import Fix, Status, decode_loc, encode_fix, encode_fixes, enco
 from sim.runner import RunOptions, run
 from sim.scenario import Scenario
 from sim.watches import build_watches
+from tests.unit.sim.publishers import RecordingPublisher
 
 START_MS = 1_795_000_000_000
 V1_REQUIRED = {"ts", "lat", "lon", "acc", "src", "seq"}
@@ -146,29 +147,10 @@ def test_credentials_fall_back_to_settings(tmp_path: Path) -> None:
     assert credential_for("dw-0001", None, sim) == sim
 
 
-class FakePublisher:
-    """Records messages in memory; ``full`` simulates a full publish queue."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, str, bytes]] = []
-        self.closed = False
-
-    def publish(self, device_id: str, topic: str, payload: bytes) -> bool:
-        self.messages.append((device_id, topic, payload))
-        return True
-
-    @property
-    def acked(self) -> int:
-        return len(self.messages)
-
-    def close(self, timeout_s: float) -> None:
-        self.closed = True
-
-
 @pytest.mark.parametrize("rate", [20.0, 400.0])
 def test_runner_paces_with_the_token_bucket(scenario: Scenario, rate: float) -> None:
     fleet = make_fleet(scenario, offline_mean_gap_s=1e9)
-    pub = FakePublisher()
+    pub = RecordingPublisher()
     options = RunOptions(rate_per_s=rate, duration_s=1.5, tick_s=0.01)
     stats = run(fleet, pub, options, threading.Event())
     assert pub.closed

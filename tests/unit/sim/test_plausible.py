@@ -24,28 +24,11 @@ from sim.payloads import Fix, decode_loc
 from sim.runner import RunOptions, run
 from sim.scenario import Scenario
 from sim.watches import WanderTiming, build_watches
+from tests.unit.sim.publishers import RecordingPublisher
 
 START_S = 1_795_000_000.0
 #: Fastest simulated travel (m/s), with 1% for the local plane's scale across the city.
 FASTEST_MPS = CAR_MPS[1] * 1.01
-
-
-class Recorder:
-    """A publisher keeping every message in order."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, str, bytes]] = []
-
-    def publish(self, device_id: str, topic: str, payload: bytes) -> bool:
-        self.messages.append((device_id, topic, payload))
-        return True
-
-    @property
-    def acked(self) -> int:
-        return len(self.messages)
-
-    def close(self, timeout_s: float) -> None:
-        return None
 
 
 def stepping_clock(step_s: float) -> object:
@@ -65,7 +48,7 @@ def high_rate_run(scenario: Scenario, *, seconds: float, rate: float) -> dict[st
     start_ms = int(START_S * 1000)
     watches = build_watches(scenario, start_ms=start_ms, wander=WanderTiming(after_s=0.0))
     fleet = Fleet(watches, plane=DONGYING_PLANE, start_ms=start_ms, seed=3, offline_mean_gap_s=2.0)
-    recorder = Recorder()
+    recorder = RecordingPublisher()
     options = RunOptions(rate_per_s=rate, duration_s=seconds, tick_s=0.0, log_every_s=1e9)
     run(fleet, recorder, options, threading.Event(), clock=stepping_clock(0.01))  # type: ignore[arg-type]
     sent: dict[str, list[Fix]] = defaultdict(list)
