@@ -116,9 +116,8 @@ class Evaluator:
         cases = [rs.case_of(p.device_id, p.fix_time.timestamp()) for p in batch.pings]
         ops = await self._positional(conn, rs, batch.pings, cases)
         ops += await self._conditions(conn, rs, batch, cases)
-        units = {case_id: info.unit_id for case_id, info in rs.cases.items()}
         opened = await apply_ops(
-            conn, dedupe_evidence(ops), unit_of_case=units, metrics=self.metrics
+            conn, dedupe_evidence(ops), unit_of_case=rs.unit_of_case, metrics=self.metrics
         )
         self.metrics.evaluation_seconds.observe(time.perf_counter() - started)
         return opened
@@ -130,7 +129,7 @@ class Evaluator:
         pings: Sequence[Ping],
         case_of_ping: Sequence[int | None],
     ) -> list[AlertOp]:
-        watched = rs.positional_cases()
+        watched = rs.positional_cases
         fixes: list[Fix] = []
         protected: list[Fix] = []
         for p, case_id in zip(pings, case_of_ping, strict=True):
@@ -145,10 +144,11 @@ class Evaluator:
         if not fixes:
             return []
         cases = sorted({f.case_id for f in fixes})
-        await self._load(conn, rs, cases, sorted({f.device_id for f in fixes}))
+        crossing = {f.device_id for f in fixes if f.case_id in rs.crossing_cases}
+        await self._load(conn, rs, cases, sorted({f.device_id for f in fixes}), sorted(crossing))
         result = self.engine.evaluate(fixes)
         await self.states.save(conn, self.engine.export_states(result.touched_keys))
-        await self._save_tracks(conn, {f.device_id for f in fixes})
+        await self._save_tracks(conn, crossing)
         ops: list[AlertOp] = []
         for event in result.events:
             ops += from_geofence(
@@ -159,17 +159,23 @@ class Evaluator:
         return ops
 
     async def _load(
-        self, conn: asyncpg.Connection, rs: Ruleset, cases: list[int], devices: list[str]
+        self,
+        conn: asyncpg.Connection,
+        rs: Ruleset,
+        cases: list[int],
+        devices: list[str],
+        crossing: list[str],
     ) -> None:
         """Put the database's states (through the cache), tracks and protected positions into
-        the engine."""
+        the engine. Tracks are kept only for ``crossing`` devices (see
+        ``Ruleset.crossing_cases``); the other devices' are reset to "no previous fix"."""
         wanted = set(cases)
         keys = [(r.case_id, r.rule_id) for r in rs.rules if r.case_id in wanted]
         self.engine.load_states(await self.states.load(conn, keys))
         tracks: dict[str, tuple[int, int, float, float, float]] = {
             d: (int(NEVER_MS), 0, 0.0, 0.0, 0.0) for d in devices
         }
-        for r in await conn.fetch(sql.SELECT_TRACKS, devices):
+        for r in await conn.fetch(sql.SELECT_TRACKS, crossing) if crossing else ():
             tracks[r["device_id"]] = (r["t_ms"], r["seq"], r["lon"], r["lat"], r["radius_m"])
         self.engine.restore_tracks(tracks)
         guarded = sorted(rs.protected_devices(cases))

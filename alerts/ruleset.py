@@ -20,6 +20,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from functools import cached_property
 from typing import Any
 
 from geofence.device import DevicePolicy, DeviceRule, device_rule
@@ -97,9 +98,22 @@ class Ruleset:
             battery_critical_pct=battery_critical_pct,
         )
 
-    def positional_cases(self) -> set[int]:
-        """Cases with at least one positional rule."""
-        return {r.case_id for r in self.rules}
+    @cached_property
+    def positional_cases(self) -> frozenset[int]:
+        """Cases with at least one positional rule (computed once per ruleset)."""
+        return frozenset(r.case_id for r in self.rules)
+
+    @cached_property
+    def crossing_cases(self) -> frozenset[int]:
+        """Cases with a stay_outside rule: the only ones whose previous fix matters (a segment
+        between two fixes can cross an exclusion zone), so only their devices' tracks are kept
+        in the database."""
+        return frozenset(r.case_id for r in self.rules if r.kind is RuleKind.STAY_OUTSIDE)
+
+    @cached_property
+    def unit_of_case(self) -> dict[int, int]:
+        """Supervising unit of each case."""
+        return {case_id: info.unit_id for case_id, info in self.cases.items()}
 
     def protected_devices(self, case_ids: Iterable[int]) -> set[str]:
         """Devices of protected persons named by keep_away_from rules of ``case_ids``."""

@@ -77,3 +77,28 @@ def test_strap_open_is_one_alert_until_closed(settings: Settings) -> None:
     asyncio.run(run_batches(settings, batches + batches[1:2]))
     found = alerts_of(settings, world.case_id)
     assert [(k, cleared) for k, cleared, _, _ in found] == [("strap_opened", True)]
+
+
+def test_a_crossing_is_found_across_a_restart_and_only_crossing_devices_keep_tracks(
+    settings: Settings,
+) -> None:
+    """West of the exclusion circle, then east of it a minute later, no fix inside: crossed. The
+    second fix is evaluated by a new evaluator (a restarted ingester), which must get the first
+    fix from the database. A case with only a stay_inside rule keeps no track row."""
+    crossing = build_world(settings)
+    add_circle_rule(settings, crossing, kind="stay_outside", radius_m=300.0)
+    plain = build_world(settings)
+    add_circle_rule(settings, plain, radius_m=100_000.0)
+    west, east = (HOME[0] - 0.006, HOME[1]), (HOME[0] + 0.006, HOME[1])  # ~530 m either side
+    first = [ping(crossing.device_id, 0, west), ping(plain.device_id, 0, west)]
+    second = [ping(crossing.device_id, 6, east), ping(plain.device_id, 6, east)]
+    asyncio.run(run_batches(settings, [EvaluationInput(first)]))
+    asyncio.run(run_batches(settings, [EvaluationInput(second)]))
+    assert [k for k, *_ in alerts_of(settings, crossing.case_id)] == ["crossed_exclusion_zone"]
+    assert alerts_of(settings, plain.case_id) == []
+    tracked = rows(
+        settings,
+        "SELECT device_id FROM geofence_tracks WHERE device_id = ANY(%(d)s)",
+        {"d": [crossing.device_id, plain.device_id]},
+    )
+    assert tracked == [(crossing.device_id,)]

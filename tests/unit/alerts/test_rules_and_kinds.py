@@ -147,7 +147,7 @@ def test_build_ruleset_keeps_good_rows_and_names_bad_ones() -> None:
     assert [p.permit_id for p in rs.permits] == [1]
     assert rs.case_of("w1", NOW.timestamp() + 1) == 7
     assert rs.case_of("w1", NOW.timestamp() - 1) is None
-    assert rs.positional_cases() == {7}
+    assert rs.positional_cases == {7}
 
 
 def test_the_watchdog_overrides_cases_whose_no_signal_rule_applies_now() -> None:
