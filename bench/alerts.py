@@ -317,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         f"stream events received: {len(sse.events)}; background {args.rate:g} fixes/s "
         f"from {args.devices} simulated watches"
     )
+    sh("stop")
     print(json.dumps({
         "alert_p50_s": pct(latencies, 50), "alert_p95_s": pct(latencies, 95),
         "alert_p99_s": pct(latencies, 99), "nosignal_delay_p50_s": pct(delays, 50),
