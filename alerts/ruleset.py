@@ -203,7 +203,8 @@ def zone_from(row: Row) -> GeoZone:
 
 
 def permit_from(row: Row) -> LeavePermit:
-    """One approved ``leave_permits`` row as an engine ``LeavePermit``."""
+    """One ``leave_permits`` row in effect (``alert_config.SELECT_PERMITS``: its ``window_end``
+    is the cancellation when it was cut short) as an engine ``LeavePermit``."""
     return LeavePermit(
         permit_id=int(row["id"]),
         case_id=int(row["case_id"]),

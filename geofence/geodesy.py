@@ -81,14 +81,20 @@ def geodesic_distance_m(
 
 
 class LocalProjection:
-    """Transverse Mercator on WGS84 centred at (lon0, lat0) degrees; x east, y north, metres."""
+    """Transverse Mercator on WGS84 centred at (lon0, lat0) degrees; x east, y north, metres.
 
-    def __init__(self, lon0: float, lat0: float) -> None:
+    ``approx`` selects PROJ's Evenden/Snyder series (``+approx``) instead of the exact
+    Poder/Engsager algorithm: about three times faster, and within 5 mm of it up to 10 degrees
+    from the central meridian (a few micrometres up to 3), so fit for drawing and simplifying
+    tracks, not for zones.
+    """
+
+    def __init__(self, lon0: float, lat0: float, *, approx: bool = False) -> None:
         self.lon0 = lon0
         self.lat0 = lat0
         crs = (
-            f"+proj=tmerc +lon_0={lon0!r} +lat_0={lat0!r} +k_0=1 +x_0=0 +y_0=0 "
-            "+ellps=WGS84 +units=m +no_defs"
+            f"+proj=tmerc {'+approx ' if approx else ''}+lon_0={lon0!r} +lat_0={lat0!r} +k_0=1 "
+            "+x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
         )
         self._forward = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
         self._inverse = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
@@ -109,6 +115,6 @@ class LocalProjection:
 
 
 @lru_cache(maxsize=256)
-def local_projection(lon0: float, lat0: float) -> LocalProjection:
+def local_projection(lon0: float, lat0: float, *, approx: bool = False) -> LocalProjection:
     """A cached ``LocalProjection`` (callers round the centre so nearby zones share one)."""
-    return LocalProjection(lon0, lat0)
+    return LocalProjection(lon0, lat0, approx=approx)

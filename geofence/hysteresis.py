@@ -12,8 +12,9 @@ Semantics (see ``Grace`` for the thresholds):
 * A not-applicable observation (outside the schedule or validity, suspended by a permit, no recent
   position of the protected person) closes whatever is open and forgets the runs.
 * Leave permits: an observation covered by a permit remembers it; the first observation no longer
-  covered makes the return due, a certain-compliant fix settles it, and an episode opened while
-  it is due carries the reason ``overdue_return``.
+  covered makes the return due unless it is certainly compliant, a certain-compliant fix settles
+  it, and an episode opened while it is due carries the reason ``overdue_return``. A permit
+  cancelled during its window ends at the cancellation (the engine is given that end).
 
 Late observations (older than the watermark) never go through ``update``: ``late_findings`` looks
 for violating runs among them and reports those not already covered by an episode.
@@ -113,7 +114,10 @@ def _with_permit(state: RuleState, obs: Observation) -> RuleState:
     if obs.permit is not None:
         return evolve(state, permit=obs.permit, return_due=None)
     if state.permit is not None:
-        return evolve(state, permit=None, return_due=state.permit)
+        # The first observation after the permit: back already (certainly compliant) settles
+        # the return at once, so leaving again later is a new departure, not an overdue return.
+        due = None if obs.verdict is Verdict.COMPLIANT else state.permit
+        return evolve(state, permit=None, return_due=due)
     if obs.verdict is Verdict.COMPLIANT and state.return_due is not None:
         return evolve(state, return_due=None)
     return state

@@ -275,7 +275,8 @@ class LeavePermit:
     Without a destination the named rules are suspended. With ``destination_zone_id`` the named
     stay_inside / be_inside_during rules accept the destination as an extra allowed zone and the
     other named rules are suspended. Being still away after ``valid_to`` opens an episode whose
-    reason is ``overdue_return``. Only approved permits are given to the engine.
+    reason is ``overdue_return``. Only approved permits are given to the engine; one cancelled
+    during its window is given with ``valid_to`` at the cancellation.
     """
 
     permit_id: int

@@ -1,5 +1,5 @@
 """SQL for ``leave_permits``: requested by an officer for the defendant, decided by the
-supervisor of the supervising unit or a prosecutor of the case."""
+supervisor of the supervising unit or a prosecutor of the case, and possibly cancelled."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from store.cases import visible
 
 PERMIT_COLUMNS = """
 p.id, p.case_id, p.status, p.reason, p.destination_zone_id, p.suspended_rule_ids, p.window_start,
-p.window_end, p.requested_by, p.decided_by, p.decided_at, p.decision_note, p.created_at
+p.window_end, p.requested_by, p.decided_by, p.decided_at, p.decision_note, p.created_at,
+p.cancelled_by, p.cancelled_at, p.cancel_note, p.ended_at
 """
 
 #: Permits of case $1 overlapping [$2, $3) (NULLs: all), oldest first.
@@ -46,6 +47,17 @@ RETURNING {PERMIT_COLUMNS}
 DECIDE = f"""
 UPDATE leave_permits p SET status = $2, decided_by = $3, decided_at = now(), decision_note = $4
 WHERE p.id = $1 AND p.status = 'requested'
+RETURNING {PERMIT_COLUMNS}
+"""
+
+#: The transaction's clock (``now()``), which ``CANCEL`` stamps as well.
+SELECT_NOW = "SELECT now()"
+
+#: $1 permit, $2 cancelled by, $3 note, $4 the end of its effect (NULL: it never had one).
+CANCEL = f"""
+UPDATE leave_permits p SET status = 'cancelled', cancelled_by = $2, cancelled_at = now(),
+                           cancel_note = $3, ended_at = $4
+WHERE p.id = $1 AND p.status IN ('requested', 'approved')
 RETURNING {PERMIT_COLUMNS}
 """
 

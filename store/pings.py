@@ -72,6 +72,50 @@ WHERE case_id = $1 AND fix_time >= $2 AND fix_time < $3
 ORDER BY fix_time, seq
 """
 
+#: Set the session time zone (an IANA name, $1) to the end of the transaction: ``to_char`` shows
+#: local times and offsets in it.
+SET_LOCAL_TIMEZONE = "SELECT set_config('TimeZone', $1, true)"
+
+
+def _iso(local: str, utc: bool = False) -> str:
+    """SQL text of the timestamptz expression ``local`` as Python's ``datetime.isoformat()``
+    prints it: in the session's zone with its ``+HH:MM`` offset (``utc``: in UTC, "+00:00"),
+    microseconds only when there are some."""
+    if utc:
+        text = f"""to_char({local} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00'"""
+    else:
+        text = f"""to_char({local}, 'YYYY-MM-DD"T"HH24:MI:SS.USTZH:TZM')"""
+    return f"replace({text}, '.000000', '')"
+
+
+#: ``SELECT_TRACK`` as the rows of the CSV export, for ``COPY .. TO STDOUT (FORMAT csv, HEADER)``:
+#: the column names are the header; local times in the session's zone (``SET_LOCAL_TIMEZONE``),
+#: numbers as PostgreSQL prints them (the shortest text that reads back as the stored value),
+#: unknown values empty.
+EXPORT_CSV = f"""
+SELECT {_iso("f.fix_time")} AS time_local, {_iso("f.fix_time", utc=True)} AS time_utc,
+       f.device_id, f.seq, f.lat, f.lon, f.acc AS acc_m, f.src, f.spd AS speed_mps,
+       f.hdg AS heading_deg, f.batt AS battery_pct,
+       {_iso("f.received_at", utc=True)} AS received_utc
+FROM ({SELECT_TRACK}) f
+ORDER BY f.fix_time, f.seq
+"""
+
+#: ``SELECT_TRACK`` as GPX 1.1 ``trkpt`` elements, one a row, for ``COPY .. TO STDOUT`` (text):
+#: time in UTC to the millisecond, the accuracy radius (m) and sequence number in ``desc`` (GPX has
+#: no exact field for them), the source in ``src``. XML's special characters in the source are
+#: escaped, and a backslash is written as a character reference so COPY leaves every row as is.
+EXPORT_GPX = f"""
+SELECT '<trkpt lat="' || f.lat || '" lon="' || f.lon || '"><time>'
+       || to_char(f.fix_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS') || 'Z</time>'
+       || '<desc>acc_m=' || coalesce(f.acc::text, '') || ' seq=' || f.seq || '</desc><src>'
+       || replace(replace(replace(replace(f.src, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
+                  '\\', '&#92;')
+       || '</src></trkpt>'
+FROM ({SELECT_TRACK}) f
+ORDER BY f.fix_time, f.seq
+"""
+
 #: A device's hourly fix counts in [$2, $3).
 SELECT_HOURLY_COUNTS = """
 SELECT bucket, n FROM pings_hourly

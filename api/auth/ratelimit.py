@@ -1,49 +1,64 @@
-"""Login throttling: failed attempts per key (username, client address) in a sliding window.
+"""Login throttling: failed attempts per key (username, client address) in a sliding window,
+counted in PostgreSQL (``login_failures``, ``store.login_throttle``) so that every API process
+shares one count.
 
-Per process: behind several API processes an attacker gets at most N times the attempts, still
-a few per minute; argon2 verification (tens of ms) bounds the rest.
+An attempt is counted before its password is checked, under a lock on its keys, and refunded if
+it succeeds: however many processes serve logins and however many attempts run at once, a key
+gets at most ``max_failures`` failed tries per window. A good login also forgets the username's
+failures, not the address's (one account's success must not reopen an address that tries many).
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from store import login_throttle as sql
+
+USER_PREFIX = "user:"
+ADDRESS_PREFIX = "addr:"
 
 
+def throttle_keys(username: str, client: str) -> list[str]:
+    """The keys one login attempt counts against: its username (case-insensitive) and address."""
+    return [f"{USER_PREFIX}{username.lower()}", f"{ADDRESS_PREFIX}{client}"]
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The answer to "may this login be tried?": ``retry_after_s`` is 0 when it may (and the
+    attempt is counted as the rows ``attempt_ids``), else the seconds to wait (at least 1)."""
+
+    retry_after_s: int
+    attempt_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class LoginThrottle:
     """At most ``max_failures`` failed logins per key within ``window_s`` seconds."""
 
-    def __init__(self, *, max_failures: int, window_s: float) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = {}
+    max_failures: int
+    window_s: float
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        if not times:
-            del self._failures[key]
-            return deque()
-        return times
+    async def admit(self, conn: asyncpg.Connection, keys: Sequence[str]) -> Admission:
+        """Count an attempt against ``keys``, or refuse it while one of them is at the limit.
+        Also purges failures that have left the window."""
+        async with conn.transaction():
+            await conn.execute(sql.LOCK_KEYS, list(keys))
+            wait_s: float = await conn.fetchval(
+                sql.SELECT_WAIT_S, list(keys), self.max_failures, self.window_s
+            )
+            if wait_s > 0:
+                return Admission(max(1, math.ceil(wait_s)))
+            rows = await conn.fetch(sql.INSERT_ATTEMPT, list(keys), self.window_s)
+        return Admission(0, tuple(int(r["id"]) for r in rows))
 
-    def retry_after_s(self, keys: list[str], now: float) -> int:
-        """Seconds until a login may be tried again for all ``keys`` (0: allowed now)."""
-        wait = 0.0
-        for key in keys:
-            times = self._recent(key, now)
-            if len(times) >= self.max_failures:
-                wait = max(wait, times[-self.max_failures] + self.window_s - now)
-        return math.ceil(wait)
-
-    def failed(self, keys: list[str], now: float) -> None:
-        """Record one failed attempt against each key."""
-        for key in keys:
-            self._recent(key, now)
-            self._failures.setdefault(key, deque()).append(now)
-
-    def succeeded(self, keys: list[str]) -> None:
-        """Forget the failures of the username (not of the address) after a good login."""
-        for key in keys:
-            if key.startswith("user:"):
-                self._failures.pop(key, None)
+    async def succeeded(
+        self, conn: asyncpg.Connection, keys: Sequence[str], admission: Admission
+    ) -> None:
+        """After a good login: forget the username's failures and refund the attempt."""
+        users = [k for k in keys if k.startswith(USER_PREFIX)]
+        await conn.execute(sql.DELETE_AFTER_SUCCESS, users, list(admission.attempt_ids))

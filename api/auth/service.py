@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime
 from functools import cache
 
@@ -13,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from api.auth import tokens
 from api.auth.models import TokenPair
-from api.auth.ratelimit import LoginThrottle
+from api.auth.ratelimit import LoginThrottle, throttle_keys
 from api.errors import TooManyRequestsError, UnauthorizedError
 from config.settings import ApiSettings
 from store import users as sql
@@ -64,11 +63,12 @@ async def login(
     """Tokens for a correct username and password of an active user.
 
     Raises ``TooManyRequestsError`` while the username or the client address is throttled, and
-    ``UnauthorizedError`` (one message for every cause) otherwise.
+    ``UnauthorizedError`` (one message for every cause) otherwise; the attempt counts as a
+    failure of both unless it succeeds.
     """
-    keys = [f"user:{username.lower()}", f"addr:{client}"]
-    wait = throttle.retry_after_s(keys, time.monotonic())
-    if wait:
+    keys = throttle_keys(username, client)
+    admission = await throttle.admit(conn, keys)
+    if wait := admission.retry_after_s:
         raise TooManyRequestsError(
             f"too many failed logins; retry in {wait} s", headers={"Retry-After": str(wait)}
         )
@@ -76,9 +76,8 @@ async def login(
     stored = row["password_hash"] if row is not None else None
     ok = await asyncio.to_thread(_verify, stored, password)
     if row is None or not ok or not row["active"]:
-        throttle.failed(keys, time.monotonic())
         raise UnauthorizedError("wrong username or password")
-    throttle.succeeded(keys)
+    await throttle.succeeded(conn, keys, admission)
     if stored is not None and _HASHER.check_needs_rehash(stored):
         await conn.execute(sql.UPDATE_PASSWORD_HASH, hash_password(password), row["id"])
     return await _pair(conn, api, row["id"])

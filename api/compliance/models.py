@@ -44,7 +44,13 @@ class PermitLine(BaseModel):
     reason: str
     window_start: datetime
     window_end: datetime
-    adherence: str = Field(description="kept | not_kept | pending | n/a")
+    ended_at: datetime | None = Field(
+        default=None, description="cancelled during its window: its effect ended here"
+    )
+    adherence: str = Field(
+        description="kept | not_kept | pending | n/a: back within two hours of the end of its "
+        "effect (its window's end, or its cancellation)"
+    )
 
 
 class DepositLine(BaseModel):

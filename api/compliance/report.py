@@ -158,9 +158,17 @@ def render_html(data: ReportData) -> str:
         "violations",
     )
     t4 = _table(
-        ["permit", "status", "reason", "from", "to", "adherence"],
+        ["permit", "status", "reason", "from", "to", "ended early", "adherence"],
         [
-            [p.id, p.status, p.reason, t(p.window_start), t(p.window_end), p.adherence]
+            [
+                p.id,
+                p.status,
+                p.reason,
+                t(p.window_start),
+                t(p.window_end),
+                t(p.ended_at) if p.ended_at else "",
+                p.adherence,
+            ]
             for p in r.leave_permits
         ],
         "permits",

@@ -77,7 +77,13 @@ async def build(
     alert_rows = await conn.fetch(alerts.SELECT_FOR_CASE_RANGE, case_id, rng.start, rng.end)
     permit_rows = await conn.fetch(permits.LIST_FOR_CASE, case_id, rng.start, rng.end)
     deposit_rows = await conn.fetch(deposits.LIST_FOR_CASE, case_id)
-    approved = [p for p in permit_rows if p["status"] == "approved"]
+    #: Permits that relaxed the rules for a time, with the end of their effect (a permit
+    #: cancelled during its window ends at the cancellation).
+    in_effect = {
+        p["id"]: p["ended_at"] or p["window_end"]
+        for p in permit_rows
+        if p["status"] == "approved" or p["ended_at"] is not None
+    }
     m = measure.measure(
         track,
         zones,
@@ -85,20 +91,22 @@ async def build(
         end_ms=_ms(rng.end),
         monitored_s=monitored,
         interval_s=api.expected_fix_interval_s,
-        permit_windows_ms=[(_ms(p["window_start"]), _ms(p["window_end"])) for p in approved],
+        permit_windows_ms=[
+            (_ms(p["window_start"]), _ms(in_effect[p["id"]]))
+            for p in permit_rows
+            if p["id"] in in_effect
+        ],
     )
     permit_lines, not_kept = [], []
-    raw_outside = _outside_any(track, zones) if approved else m.outside_mask
+    raw_outside = _outside_any(track, zones) if in_effect else m.outside_mask
     for p in permit_rows:
         adherence = "n/a"
-        if p["status"] == "approved":
-            if p["window_end"] + RETURN_WINDOW > rng.end:
+        end = in_effect.get(p["id"])
+        if end is not None:
+            if end + RETURN_WINDOW > rng.end:
                 adherence = "pending"
             elif measure.away_after(
-                track,
-                raw_outside,
-                _ms(p["window_end"]),
-                int(RETURN_WINDOW.total_seconds() * 1000),
+                track, raw_outside, _ms(end), int(RETURN_WINDOW.total_seconds() * 1000)
             ):
                 adherence = "not_kept"
                 not_kept.append(p["id"])
@@ -106,7 +114,10 @@ async def build(
                 adherence = "kept"
         permit_lines.append(
             PermitLine(
-                **{k: p[k] for k in ("id", "status", "reason", "window_start", "window_end")},
+                **{
+                    k: p[k]
+                    for k in ("id", "status", "reason", "window_start", "window_end", "ended_at")
+                },
                 adherence=adherence,
             )
         )

@@ -37,6 +37,14 @@ class Decision(BaseModel):
     note: str = Field(default="", max_length=2000, description="required when rejecting")
 
 
+class Cancellation(BaseModel):
+    """Why a permit is withdrawn or cancelled (required: the record must say)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(min_length=3, max_length=2000, pattern=r"\S")
+
+
 class PermitOut(BaseModel):
     id: int
     case_id: int
@@ -51,3 +59,11 @@ class PermitOut(BaseModel):
     decided_at: datetime | None
     decision_note: str | None
     created_at: datetime
+    cancelled_by: int | None
+    cancelled_at: datetime | None
+    cancel_note: str | None
+    ended_at: datetime | None = Field(
+        description="when an approved permit cancelled during its window stopped having effect "
+        "(its rules apply again and its destination no longer counts from then on); "
+        "null when it ran its whole window or never took effect"
+    )

@@ -1,7 +1,8 @@
 """Leave permits. Responsibility (who decides): the supervisor of the case's supervising unit or
 a prosecutor of the case (its procuratorate, or assigned to it) — the same people who see the
-case. Police enter requests and never decide; nobody decides a request they entered. Only
-approved permits reach the engine, which applies their effects on the rules it names.
+case. Police enter requests and never decide; nobody decides a request they entered. Approved
+permits reach the engine, which applies their effects on the rules it names; a cancellation
+(``api.permits.logic``) withdraws a request or ends an approved permit early.
 """
 
 from __future__ import annotations
@@ -10,19 +11,18 @@ from datetime import timedelta
 
 import asyncpg
 
-from api.auth.models import Principal, Role
+from api.auth.models import Principal
 from api.cases.service import get_visible as get_case
 from api.cases.service import scope_args
 from api.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from api.params import utc
-from api.permits.models import Decision, PermitIn, PermitStatus
+from api.permits.logic import cancellation_end
+from api.permits.models import Cancellation, Decision, PermitIn, PermitStatus
 from store import permits as sql
 from store import zones
 
 #: Longest leave one permit may grant.
 MAX_PERMIT = timedelta(days=30)
-#: Roles that decide leave requests.
-DECIDERS = frozenset({Role.supervisor, Role.prosecutor})
 
 
 async def get_visible(
@@ -75,7 +75,7 @@ async def decide(
     decision: Decision,
 ) -> asyncpg.Record:
     """Approve or reject a requested permit (409 once decided; 403 for one's own request).
-    The caller's role is one of ``DECIDERS`` (checked by the route)."""
+    The caller's role is one of ``logic.DECIDERS`` (checked by the route)."""
     note = decision.note.strip()
     if not approve and not note:
         raise BadRequestError("a rejection needs a note saying why")
@@ -92,5 +92,29 @@ async def decide(
         status = PermitStatus.approved if approve else PermitStatus.rejected
         row: asyncpg.Record = await conn.fetchrow(
             sql.DECIDE, permit_id, status.value, principal.user_id, note or None
+        )
+        return row
+
+
+async def cancel(
+    *, conn: asyncpg.Connection, principal: Principal, permit_id: int, cancellation: Cancellation
+) -> asyncpg.Record:
+    """Withdraw a requested permit or cancel an approved one that has not ended, recording who,
+    when and why (409 when nothing is left to cancel; 403 for police on an approved permit).
+    The caller's role is one of ``logic.CANCELLERS`` (checked by the route). The update bumps
+    ``alert_config_version``, so ingesters reload the permit with its new end."""
+    async with conn.transaction():
+        current = await get_visible(
+            conn=conn, principal=principal, permit_id=permit_id, for_update=True
+        )
+        ended_at = cancellation_end(
+            status=PermitStatus(current["status"]),
+            window_start=current["window_start"],
+            window_end=current["window_end"],
+            role=principal.role,
+            now=await conn.fetchval(sql.SELECT_NOW),
+        )
+        row: asyncpg.Record = await conn.fetchrow(
+            sql.CANCEL, permit_id, principal.user_id, cancellation.note.strip(), ended_at
         )
         return row

@@ -14,15 +14,20 @@ from api.errors import PROBLEM_RESPONSES, Responses
 from api.pagination import CursorQuery, LimitQuery, Page, decode, page
 from api.params import MAX_ID, CaseId, Id
 from api.permits import service
-from api.permits.models import Decision, PermitIn, PermitOut, PermitStatus
+from api.permits.logic import CANCELLERS, DECIDERS
+from api.permits.models import Cancellation, Decision, PermitIn, PermitOut, PermitStatus
 from store import permits as sql
 
 router = APIRouter(tags=["permits"], responses=PROBLEM_RESPONSES)
 
 Reader = Annotated[Principal, Depends(require(CASE_READERS))]
 Officer = Annotated[Principal, Depends(require(OFFICERS))]
-Decider = Annotated[Principal, Depends(require(service.DECIDERS))]
+Decider = Annotated[Principal, Depends(require(DECIDERS))]
+Canceller = Annotated[Principal, Depends(require(CANCELLERS))]
 _DECIDED: Responses = {409: {"description": "the permit was decided already"}}
+_CANCELLED: Responses = {
+    409: {"description": "the permit is rejected, cancelled already, or has ended"}
+}
 
 
 def _out(row: Any) -> PermitOut:
@@ -89,5 +94,27 @@ async def reject(permit_id: Id, body: Decision, pool: PoolDep, principal: Decide
     async with pool.acquire() as conn:
         row = await service.decide(
             conn=conn, principal=principal, permit_id=permit_id, approve=False, decision=body
+        )
+    return _out(row)
+
+
+@router.post(
+    "/permits/{permit_id}/cancel", responses=_CANCELLED,
+    summary="Withdraw a request or cancel an approved permit, with a note saying why",
+    description=(
+        "A requested permit may be withdrawn by the supervising unit's police or supervisor or "
+        "by the case's prosecutor; an approved one is cancelled by the supervisor or the case's "
+        "prosecutor, before its window or during it. Cancelled during its window, it ends now "
+        "(``ended_at``): its suspended rules apply again and its destination zone stops "
+        "counting; a defendant still away is then overdue (an ``overdue_return`` alert after "
+        "the rule's grace), one already back is not."
+    ),
+)  # fmt: skip
+async def cancel(
+    permit_id: Id, body: Cancellation, pool: PoolDep, principal: Canceller
+) -> PermitOut:
+    async with pool.acquire() as conn:
+        row = await service.cancel(
+            conn=conn, principal=principal, permit_id=permit_id, cancellation=body
         )
     return _out(row)

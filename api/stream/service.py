@@ -107,8 +107,7 @@ class StreamHub:
         while True:
             if self._conn is None or self._conn.is_closed():
                 try:
-                    conn = await asyncpg.connect(self.db.dsn(), timeout=self.db.connect_timeout_s)
-                    await conn.add_listener(CHANNEL, self._notified)
+                    conn = await self._connect()
                 except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
                     log.warning("stream listener not connected", extra={"error": repr(exc)})
                     await asyncio.sleep(1.0)
@@ -119,6 +118,30 @@ class StreamHub:
                     self._pending.append(-1)
                     self._kick.set()
             await asyncio.sleep(1.0)
+
+    async def _connect(self) -> asyncpg.Connection:
+        """A new connection listening on the outbox channel.
+
+        Shutting the hub down cancels this task at any moment; cancelling asyncpg's connect or
+        ``add_listener`` midway would leave a socket behind, so the connect is shielded and waited
+        for, and a connection that will not be used is terminated before the cancellation goes on.
+        """
+        attempt = asyncio.ensure_future(
+            asyncpg.connect(self.db.dsn(), timeout=self.db.connect_timeout_s)
+        )
+        try:
+            conn: asyncpg.Connection = await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            await asyncio.wait((attempt,))
+            if not attempt.cancelled() and attempt.exception() is None:
+                attempt.result().terminate()
+            raise
+        try:
+            await conn.add_listener(CHANNEL, self._notified)
+        except BaseException:
+            conn.terminate()
+            raise
+        return conn
 
     async def _fan_out(self) -> None:
         while True:

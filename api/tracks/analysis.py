@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from geofence.geodesy import local_projection
+from geofence.geodesy import local_projection, wrap_degrees
 from geofence.models import Zone, ZoneKind
 from geofence.relation import INSIDE, OUTSIDE, CompiledArea, disk_radius, relate_circles
 from geofence.zones import parse_zone
@@ -159,12 +159,18 @@ def violation_mask(track: Track, zones: Iterable[RuleZone]) -> BoolArray:
     return mask
 
 
+#: Farthest a track may reach (degrees of longitude from its centre) for the fast transverse
+#: Mercator series, which is within 5 mm of the exact one there (``geodesy.LocalProjection``).
+APPROX_SPAN_DEG = 10.0
+
+
 def project(track: Track) -> tuple[FloatArray, FloatArray]:
-    """Fixes in metres in a transverse Mercator centred on the track's median position."""
-    proj = local_projection(
-        round(float(np.median(track.lon)), 3), round(float(np.median(track.lat)), 3)
-    )
-    return proj.forward(track.lon, track.lat)
+    """Fixes in metres in a transverse Mercator centred on the track's median position (the
+    fast series when the track stays within ``APPROX_SPAN_DEG`` of it, the exact one if not)."""
+    lon0 = round(float(np.median(track.lon)), 3)
+    lat0 = round(float(np.median(track.lat)), 3)
+    near = float(np.abs(wrap_degrees(track.lon - lon0)).max()) <= APPROX_SPAN_DEG
+    return local_projection(lon0, lat0, approx=near).forward(track.lon, track.lat)
 
 
 def simplify(track: Track, tolerance_m: float, keep: BoolArray) -> IntArray:
@@ -173,20 +179,13 @@ def simplify(track: Track, tolerance_m: float, keep: BoolArray) -> IntArray:
     if n <= 2 or tolerance_m <= 0:
         return np.arange(n, dtype=np.int64)
     x, y = project(track)
-    line = shapely.linestrings(np.column_stack((x, y)))
-    kept = shapely.get_coordinates(shapely.simplify(line, tolerance_m, preserve_topology=False))
-    # Douglas-Peucker keeps input vertices exactly, so match them by value (a fix that shares
-    # both coordinates with a kept one is kept too, which only adds points).
-    chosen = _member(x, kept[:, 0]) & _member(y, kept[:, 1])
+    # Each vertex carries its fix's index as z: Douglas-Peucker measures in x, y only and keeps
+    # the vertices it keeps whole, so the kept indices are read back directly.
+    line = shapely.linestrings(x, y, np.arange(n, dtype=np.float64))
+    kept = shapely.get_coordinates(
+        shapely.simplify(line, tolerance_m, preserve_topology=False), include_z=True
+    )
+    chosen = keep.copy()
+    chosen[kept[:, 2].astype(np.int64)] = True
     chosen[0] = chosen[-1] = True
-    return np.flatnonzero(chosen | keep).astype(np.int64)
-
-
-def _member(values: FloatArray, pool: FloatArray) -> BoolArray:
-    """``np.isin(values, pool)`` for a small ``pool``: bisection into it instead of sorting
-    ``values`` (a few hundred kept vertices against tens of thousands of fixes)."""
-    if pool.size == 0:
-        return np.zeros(values.size, dtype=bool)
-    ordered = np.sort(pool)
-    at = np.minimum(np.searchsorted(ordered, values), ordered.size - 1)
-    return np.asarray(ordered[at] == values, dtype=bool)
+    return np.flatnonzero(chosen).astype(np.int64)

@@ -1,4 +1,9 @@
-"""Pure conversion of a track to GeoJSON (RFC 7946: WGS84, [lon, lat])."""
+"""Pure conversion of a track to GeoJSON (RFC 7946: WGS84, [lon, lat]).
+
+Features are msgspec structs, not dicts: a month of fixes is tens of thousands of them, and
+structs without garbage-collector tracking (they hold no cycles) are built and encoded several
+times faster, with the same JSON.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,36 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 import numpy as np
 
 from api.tracks.analysis import BoolArray, IntArray, Track
 from api.tracks.times import isoformat
+
+
+class Point(msgspec.Struct, tag_field="type", tag="Point", gc=False):
+    """A GeoJSON Point geometry: [lon, lat] in WGS84 degrees."""
+
+    coordinates: tuple[float, float]
+
+
+class FixProperties(msgspec.Struct, gc=False):
+    """What a track point says besides where: ``time`` in the case's zone and ``time_utc`` (ISO
+    8601, milliseconds), ``acc_m`` the 68% radius in metres, ``src`` gnss|bds|lbs|wifi,
+    ``violation`` whether the fix shows a violation (and is therefore never simplified away)."""
+
+    device_id: str
+    seq: int
+    time: str
+    time_utc: str
+    acc_m: float
+    src: str
+    violation: bool
+
+
+class Feature(msgspec.Struct, tag_field="type", tag="Feature", gc=False):
+    geometry: Point
+    properties: FixProperties
 
 
 def track_feature_collection(
@@ -23,34 +54,19 @@ def track_feature_collection(
     range_to: datetime,
     tolerance_m: float | None,
 ) -> dict[str, Any]:
-    """A FeatureCollection with one Point feature per kept fix, in fix-time order.
-
-    Times are shown in the case's zone (``time``) and in UTC (``time_utc``); ``acc_m`` is the
-    68% radius in metres; ``src`` is gnss|bds|lbs|wifi; ``violation`` marks fixes kept because
-    they show a violation.
-    """
+    """A FeatureCollection with one Point feature per kept fix (``indices``), in fix-time order,
+    and the collection's own properties (counts, range, tolerance in metres)."""
     t_us = track.t_ms[indices] * 1000
+    rows = indices.tolist()
     columns = zip(
         track.lon[indices].tolist(), track.lat[indices].tolist(),
-        [track.device_id[i] for i in indices.tolist()], track.seq[indices].tolist(),
+        [track.device_id[i] for i in rows], track.seq[indices].tolist(),
         isoformat(t_us, tz, timespec="milliseconds"),
         isoformat(t_us, UTC, timespec="milliseconds"), track.acc[indices].tolist(),
-        [track.src[i] for i in indices.tolist()], violation[indices].tolist(), strict=True,
+        [track.src[i] for i in rows], violation[indices].tolist(), strict=True,
     )  # fmt: skip
     features = [
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [lon, lat]},
-            "properties": {
-                "device_id": device_id,
-                "seq": seq,
-                "time": time,
-                "time_utc": time_utc,
-                "acc_m": acc,
-                "src": src,
-                "violation": viol,
-            },
-        }
+        Feature(Point((lon, lat)), FixProperties(device_id, seq, time, time_utc, acc, src, viol))
         for lon, lat, device_id, seq, time, time_utc, acc, src, viol in columns
     ]
     return {

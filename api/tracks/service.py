@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import asyncpg
@@ -14,8 +15,9 @@ from api.params import TimeRange
 from api.tracks.analysis import RuleZone, Track, rule_zones, unpack_text
 from store import audit, pings, rules
 
-#: Rows per chunk of a streamed export.
-EXPORT_CHUNK = 5_000
+#: Chunks of COPY output (as the server sends them, ~8-64 KiB) held for a slow client before the
+#: copy waits.
+EXPORT_BUFFER_CHUNKS = 16
 
 
 async def open_read(
@@ -56,11 +58,59 @@ async def load_zones(*, conn: asyncpg.Connection, case_id: int) -> list[RuleZone
     return rule_zones(await conn.fetch(rules.SELECT_ZONED_RULES, case_id))
 
 
-async def stream_rows(
-    *, pool: asyncpg.Pool, case_id: int, rng: TimeRange
-) -> AsyncIterator[list[asyncpg.Record]]:
-    """The case's fixes in chunks from a server-side cursor (one pooled connection meanwhile)."""
-    async with pool.acquire() as conn, conn.transaction():
-        cursor = await conn.cursor(pings.SELECT_TRACK, case_id, rng.start, rng.end)
-        while chunk := await cursor.fetch(EXPORT_CHUNK):
-            yield chunk
+def export_rows(
+    *, pool: asyncpg.Pool, case_id: int, rng: TimeRange, timezone: str, fmt: str
+) -> AsyncGenerator[bytes, None]:
+    """The case's fixes in ``rng`` as the rows of the ``fmt`` export ("csv": with its header;
+    "gpx": ``trkpt`` lines), local times in ``timezone``, streamed (see ``copy_out``)."""
+    if fmt == "csv":
+        query, options = pings.EXPORT_CSV, {"format": "csv", "header": True}
+    else:
+        query, options = pings.EXPORT_GPX, {"format": "text"}
+    args = (case_id, rng.start, rng.end)
+    return copy_out(pool=pool, query=query, args=args, timezone=timezone, **options)
+
+
+async def copy_out(
+    *, pool: asyncpg.Pool, query: str, args: Sequence[Any], timezone: str, **options: Any
+) -> AsyncGenerator[bytes, None]:
+    """The rows of ``query`` as PostgreSQL's COPY writes them (``options``: ``format``,
+    ``header``), streamed from one pooled connection whose session time zone is ``timezone``.
+
+    The server formats every row, so no Python object is made per row. Chunks go to the caller
+    as they arrive, joined when several are waiting; at most ``EXPORT_BUFFER_CHUNKS`` wait before
+    the copy does. Closing the iterator (the client went away) cancels the copy; a failed copy
+    raises once the chunks before the failure are out.
+    """
+    chunks: asyncio.Queue[bytes] = asyncio.Queue(EXPORT_BUFFER_CHUNKS)
+
+    async def copy() -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(pings.SET_LOCAL_TIMEZONE, timezone)
+            await conn.copy_from_query(query, *args, output=chunks.put, **options)
+
+    task = asyncio.create_task(copy())
+    try:
+        while True:
+            getter = asyncio.ensure_future(chunks.get())
+            await asyncio.wait((getter, task), return_when=asyncio.FIRST_COMPLETED)
+            if not getter.done():
+                getter.cancel()
+                break
+            yield _with_waiting(getter.result(), chunks)
+        if not chunks.empty():
+            yield _with_waiting(chunks.get_nowait(), chunks)
+        task.result()
+    finally:
+        task.cancel()
+        await asyncio.wait((task,))
+        if not task.cancelled():
+            task.exception()  # retrieved: raised above, or moot once the client has gone
+
+
+def _with_waiting(first: bytes, chunks: asyncio.Queue[bytes]) -> bytes:
+    """``first`` and every chunk already waiting in ``chunks``, in order, as one."""
+    parts = [first]
+    while not chunks.empty():
+        parts.append(chunks.get_nowait())
+    return b"".join(parts)

@@ -34,6 +34,9 @@ def _offset_us(t_us: int, tz: tzinfo) -> int:
 
 def utc_offsets_us(t_us: IntArray, tz: tzinfo) -> IntArray:
     """The UTC offset of ``tz`` at each instant (Unix microseconds), in microseconds."""
+    fixed = tz.utcoffset(None)  # a fixed-offset zone (UTC, datetime.timezone) answers without
+    if fixed is not None:  # an instant; a zone with rules (ZoneInfo) answers None
+        return np.full(t_us.size, fixed // _US, dtype=np.int64)
     hours, where = np.unique(t_us // HOUR_US, return_inverse=True)
     if 2 * hours.size >= t_us.size:  # sparse instants: one lookup each is fewer
         return np.array([_offset_us(t, tz) for t in t_us.tolist()], dtype=np.int64)

@@ -86,15 +86,15 @@ async def _export(
             conn=conn, principal=principal, case_id=case_id, rng=rng, purpose=purpose,
             action="track.export", detail={"format": fmt},
         )  # fmt: skip
-    rows = service.stream_rows(pool=pool, case_id=case_id, rng=rng)
-    lines = (
-        exports.csv_lines(rows, ZoneInfo(case["timezone"]))
-        if fmt == "csv"
-        else exports.gpx_lines(rows, case["case_number"])
+    chunks = service.export_rows(
+        pool=pool, case_id=case_id, rng=rng, timezone=case["timezone"], fmt=fmt
+    )
+    body = (
+        exports.csv_body(chunks) if fmt == "csv" else exports.gpx_body(chunks, case["case_number"])
     )
     name = _filename(case["case_number"], fmt)
     return StreamingResponse(
-        lines,
+        body,
         media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -132,6 +132,30 @@ def test_confirmed_exclusion_violation_is_red_and_printed(
     assert "http" not in r.text.replace("http://www.w3.org/2000/svg", "")
 
 
+def test_permit_cut_short_counts_until_its_cancellation(
+    client: TestClient, seeded: world.World, token: Headers, api_settings: Settings
+) -> None:
+    """Away 00:00-01:00 under a leave for 00:00-03:00 that was cancelled at 00:30: the half hour
+    after the cancellation is time outside, and the return is judged from the cancellation."""
+    lon, lat = world.CENTRE
+    fixes = [(lon + 0.5, lat, 8.0)] * 60 + [(lon, lat, 8.0)] * 180
+    case = _case(api_settings, seeded, "C-CUT", "W-CUT", fixes)
+    start = world.T0 + timedelta(days=4)
+    with psycopg.connect(api_settings.db.dsn(), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO leave_permits (case_id, status, reason, window_start, window_end, "
+            "cancelled_at, cancel_note, ended_at) VALUES (%s, 'cancelled', 'visit', %s, %s, %s, "
+            "'recalled', %s)",
+            (case, start, start + timedelta(hours=3), *[start + timedelta(minutes=30)] * 2),
+        )
+    q = "from=2026-11-05T00:00:00Z&to=2026-11-05T04:00:00Z&purpose=custody+necessity+review"
+    body = client.get(f"/cases/{case}/compliance?{q}", headers=token("pros1")).json()
+    assert body["minutes_outside_permitted"] == 30
+    (line,) = body["leave_permits"]
+    assert (line["status"], line["adherence"]) == ("cancelled", "not_kept")
+    assert line["ended_at"] == "2026-11-05T00:30:00Z"
+
+
 class _Page(HTMLParser):
     def __init__(self) -> None:
         super().__init__()

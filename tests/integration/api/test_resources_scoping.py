@@ -80,6 +80,7 @@ ROUTES: list[tuple[str, str, dict[str, object] | None]] = [
     ("GET", "/permits/{p}", None),
     ("POST", "/permits/{p}/approve", {"note": ""}),
     ("POST", "/permits/{p}/reject", {"note": "no"}),
+    ("POST", "/permits/{p}/cancel", {"note": "no longer needed"}),
     ("GET", "/persons/{q}", None),
 ]
 #: Routes with no resource in the path (lists and creation).
@@ -166,6 +167,8 @@ def test_admin_sees_only_its_subtree(
         ("pros1", "POST", "/cases/{c}/permits", PERMIT),
         ("police1", "POST", "/permits/{p}/approve", {}),
         ("admin", "POST", "/permits/{p}/approve", {}),
+        ("admin", "POST", "/permits/{p}/cancel", {"note": "no longer needed"}),
+        ("auditor", "POST", "/permits/{p}/cancel", {"note": "no longer needed"}),
         ("police1", "GET", "/units", None),
         ("super1", "POST", "/users", {}),
         ("pros1", "GET", "/users/{u}", None),

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Callable
 from datetime import timedelta
 from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
 
+import numpy as np
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from api.params import TimeRange
+from api.tracks import service
 from config.settings import Settings
+from store.pool import open_pool
 from tests.integration.api import world
 
 pytestmark = pytest.mark.integration
 
 RANGE = "from=2026-11-01T08:00:00%2B08:00&to=2026-11-01T10:00:00%2B08:00&purpose=custody+review+A-1"
 Headers = Callable[[str], dict[str, str]]
+GPX = {"g": "http://www.topografix.com/GPX/1/1"}
 
 
 def test_geojson_track_and_access_log(
@@ -112,3 +119,103 @@ def test_csv_and_gpx_exports(client: TestClient, seeded: world.World, token: Hea
     root = ElementTree.fromstring(r.content)
     ns = {"g": "http://www.topografix.com/GPX/1/1"}
     assert len(root.findall(".//g:trkpt", ns)) == 120
+
+
+def _tz_case(settings: Settings, w: world.World, device: str, zone: str) -> int:
+    """A case of station P1 shown in ``zone`` with ``device`` assigned since 2026-10-31."""
+    with psycopg.connect(settings.db.dsn(), autocommit=True) as conn:
+        person = conn.execute(
+            "INSERT INTO persons (full_name) VALUES ('T') RETURNING id"
+        ).fetchone()
+        assert person
+        case = conn.execute(
+            "INSERT INTO cases (case_number, person_id, measure, supervising_unit_id, timezone) "
+            "VALUES (%s, %s, 'bail', %s, %s) RETURNING id",
+            (f"TZ-{device}", person[0], w.units["P1"], zone),
+        ).fetchone()
+        assert case
+        conn.execute("INSERT INTO devices (id) VALUES (%s)", (device,))
+        conn.execute(
+            "INSERT INTO device_assignments (device_id, case_id, valid_from) VALUES (%s, %s, %s)",
+            (device, case[0], world.T0 - timedelta(days=1)),
+        )
+    return int(case[0])
+
+
+def test_exports_match_the_stored_fixes_in_the_cases_zone(
+    client: TestClient, seeded: world.World, token: Headers, api_settings: Settings
+) -> None:
+    """Fixes across St John's end of daylight time (2026-11-01 04:30 UTC, -02:30 to -03:30), some
+    with fractions of a second: every CSV field and GPX point says what is stored, times as
+    ``datetime.isoformat`` prints them in the case's zone and in UTC."""
+    tz = ZoneInfo("America/St_Johns")
+    case = _tz_case(api_settings, seeded, "W-TZ", tz.key)
+    start = world.T0 + timedelta(hours=3)
+    fixes = [
+        (start + timedelta(minutes=7 * i, microseconds=(i % 3) * 123_456),
+         -52.7 + i * 1e-4, 47.56 + (i % 5) * 1e-5, [8.0, 10.3, 2.5e-5][i % 3])
+        for i in range(30)
+    ]  # fmt: skip
+    world.insert_fixes(api_settings, "W-TZ", case, fixes)
+    q = "from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z&purpose=custody+review"
+    r = client.get(f"/cases/{case}/track.csv?{q}", headers=token("police1"))
+    assert r.status_code == 200, r.text
+    assert r.content.count(b"\r\n") == len(fixes) + 1
+    assert b"\n" not in r.content.replace(b"\r\n", b"")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert len(rows) == len(fixes)
+    offsets = set()
+    for seq, (row, (t, lon, lat, acc)) in enumerate(zip(rows, fixes, strict=True)):
+        assert row["time_local"] == t.astimezone(tz).isoformat()
+        assert row["time_utc"] == row["received_utc"] == t.isoformat()
+        assert (row["device_id"], row["seq"], row["src"]) == ("W-TZ", str(seq), "gnss")
+        assert (float(row["lon"]), float(row["lat"])) == (lon, lat)
+        assert np.float32(row["acc_m"]) == np.float32(acc)
+        assert row["speed_mps"] == row["heading_deg"] == row["battery_pct"] == ""
+        offsets.add(row["time_local"][-6:])
+    assert offsets == {"-02:30", "-03:30"}
+    r = client.get(f"/cases/{case}/track.gpx?{q}", headers=token("police1"))
+    points = ElementTree.fromstring(r.content).findall(".//g:trkpt", GPX)
+    assert len(points) == len(fixes)
+    for seq, (pt, (t, lon, lat, acc)) in enumerate(zip(points, fixes, strict=True)):
+        assert (float(pt.attrib["lon"]), float(pt.attrib["lat"])) == (lon, lat)
+        assert [child.tag.split("}")[1] for child in pt] == ["time", "desc", "src"]
+        assert (
+            pt.findtext("g:time", namespaces=GPX) == t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        )
+        desc = pt.findtext("g:desc", namespaces=GPX) or ""
+        acc_text, seq_text = desc.removeprefix("acc_m=").split(" seq=")
+        assert (np.float32(acc_text), int(seq_text)) == (np.float32(acc), seq)
+
+
+def test_export_stream_closed_early_releases_its_connection(
+    seeded: world.World, api_settings: Settings
+) -> None:
+    """A client that goes away mid-export: the copy is cancelled, the pooled connection comes
+    back usable and the server is no longer copying."""
+    case = _tz_case(api_settings, seeded, "W-BIG", "Asia/Shanghai")
+    start = world.T0 + timedelta(days=2)
+    lon, lat = world.CENTRE
+    world.insert_fixes(
+        api_settings, "W-BIG", case,
+        [(start + timedelta(seconds=5 * i), lon, lat, 5.0) for i in range(30_000)],
+    )  # fmt: skip
+    rng = TimeRange(start, start + timedelta(days=1))
+
+    async def run() -> tuple[int, int, int]:
+        async with open_pool(api_settings.db, application_name="bw-test-export") as pool:
+            chunks = service.export_rows(
+                pool=pool, case_id=case, rng=rng, timezone="Asia/Shanghai", fmt="gpx"
+            )
+            first = await anext(chunks)
+            await chunks.aclose()
+            copying = await pool.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                "'bw-test-export' AND query LIKE 'COPY%' AND state <> 'idle'"
+            )
+            rows = await pool.fetchval("SELECT count(*) FROM pings WHERE case_id = $1", case)
+            return len(first), int(copying), int(rows)
+
+    first, copying, rows = asyncio.run(run())
+    assert 0 < first < 30_000 * 150, "the stream stopped after its first chunks"
+    assert (copying, rows) == (0, 30_000)

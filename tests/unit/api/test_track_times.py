@@ -4,14 +4,14 @@ joined text and evidence marking."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 
-from api.tracks.analysis import _member, mark_evidence, packed, unpack_text
+from api.tracks.analysis import mark_evidence, packed, unpack_text
 from api.tracks.times import isoformat
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -19,7 +19,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EU_SPRING_US = 1_711_846_800_000_000
 
 
-def _reference(t_us: int, tz: ZoneInfo, timespec: str) -> str:
+def _reference(t_us: int, tz: tzinfo, timespec: str) -> str:
     return (EPOCH + timedelta(microseconds=t_us)).astimezone(tz).isoformat(timespec=timespec)
 
 
@@ -40,6 +40,12 @@ def test_isoformat_matches_datetime(zone: str, timespec: Literal["auto", "millis
     t_us = np.sort(np.concatenate([spread, dense, dense + 500]))
     got = isoformat(t_us, tz, timespec=timespec)
     assert got == [_reference(t, tz, timespec) for t in t_us.tolist()]
+
+
+@pytest.mark.parametrize("tz", [UTC, timezone(timedelta(hours=5, minutes=45)), timezone.min])
+def test_isoformat_in_fixed_offset_zones(tz: timezone) -> None:
+    t_us = np.arange(-3, 3, dtype=np.int64) * 86_400_123_457 + 1_790_812_800_000_000
+    assert isoformat(t_us, tz) == [_reference(t, tz, "auto") for t in t_us.tolist()]
 
 
 def test_isoformat_sparse_and_empty() -> None:
@@ -69,11 +75,3 @@ def test_mark_evidence_matches_device_time_and_seq() -> None:
     devices = ["W-1", "W-1", "W-2", "W-1"]
     keys = [("W-2", t0 + timedelta(minutes=1), 1), ("W-1", t0 + timedelta(minutes=2), 9)]
     assert mark_evidence(t_us, seq, devices, keys).tolist() == [False, False, True, False]
-
-
-def test_member_is_isin() -> None:
-    rng = np.random.default_rng(5)
-    values = rng.normal(size=2000)
-    pool = np.concatenate([values[::7], rng.normal(size=10)])
-    assert (_member(values, pool) == np.isin(values, pool)).all()
-    assert not _member(values, np.array([])).any()

@@ -154,6 +154,32 @@ def test_permit_destination_is_allowed_and_a_timely_return_is_clean():
     assert e2.state(1, 1).return_due is None
 
 
+def test_back_at_the_first_fix_after_a_permit_settles_the_return():
+    """One compliant fix after the permit ended (or was cut short) settles the return: leaving
+    again afterwards is an ordinary violation, not an overdue return."""
+    e = engine([rule(1, RuleKind.STAY_INSIDE, n=2)], [CITY])
+    e.set_permits([LeavePermit(7, 1, at(0), at(3600), frozenset({1}))])
+    assert run(e, [fix(20_000, t=600 * k) for k in range(5)]) == []  # away under the permit
+    assert run(e, [fix(0, t=3660)]) == []  # back
+    assert e.state(1, 1).return_due is None
+    events = run(e, [fix(20_000, t=4000 + 60 * k) for k in range(2)])
+    assert kinds(events) == [OPEN]
+    assert (events[0].reason, events[0].permit_id) == ("", None)
+
+
+def test_permit_ending_early_covers_until_its_new_end():
+    """A permit cut short (the engine is given the cancellation as its end): fixes before the
+    cut stay covered, even when they arrive late; still away after it is an overdue return."""
+    e = engine([rule(1, RuleKind.STAY_INSIDE, n=2)], [CITY])
+    e.set_permits([LeavePermit(7, 1, at(0), at(7200), frozenset({1}))])
+    assert run(e, [fix(20_000, t=600 * k) for k in range(3)]) == []
+    e.set_permits([LeavePermit(7, 1, at(0), at(1800), frozenset({1}))])  # cancelled at 1800 s
+    events = run(e, [fix(20_000, t=1900), fix(20_000, t=1960)])
+    assert kinds(events) == [OPEN]
+    assert (events[0].reason, events[0].permit_id) == ("overdue_return", 7)
+    assert run(e, [fix(20_000, t=1500 + 60 * k) for k in range(3)]) == []  # late, covered
+
+
 def test_late_fixes_report_a_late_violation_and_keep_the_current_state():
     e = engine([rule(1, RuleKind.STAY_INSIDE, n=2)], [CITY])
     assert run(e, [fix(0, t=3600)]) == []
