@@ -21,6 +21,7 @@ from argon2 import PasswordHasher
 from psycopg.types.json import Jsonb
 
 from api.app import create_app
+from config.runtime import settle_gc
 from config.settings import Settings
 from store.migrate import migrate
 
@@ -129,6 +130,7 @@ async def _run(settings: Settings, case: int) -> dict[str, float]:
             await client.post("/auth/token", data={"username": "bench", "password": "bench-pw"})
         ).json()
         headers = {"Authorization": f"Bearer {tok['access_token']}"}
+        settle_gc()  # as ``python -m api`` does once the app is loaded
         end = START + timedelta(days=30)
         rng = f"from={START.isoformat()}&to={end.isoformat()}&purpose=benchmark+run"
         rng = rng.replace("+00:00", "Z")
