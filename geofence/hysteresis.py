@@ -125,6 +125,14 @@ def _with_permit(state: RuleState, obs: Observation) -> RuleState:
 
 def update(state: RuleState, obs: Observation, rule: Rule) -> tuple[RuleState, list[GeofenceEvent]]:
     """Apply one in-order observation of ``rule`` to its state; return the new state and events."""
+    quick = _pending_uncertainty(state, obs, rule)
+    if quick is not None:
+        return quick, []
+    return step(state, obs, rule)
+
+
+def step(state: RuleState, obs: Observation, rule: Rule) -> tuple[RuleState, list[GeofenceEvent]]:
+    """``update`` by the general rules, every case (``update`` takes shortcuts first)."""
     s = _with_permit(evolve(state, watermark_ms=obs.t_ms), obs)
     grace = rule.grace
     verdict = obs.verdict
@@ -198,6 +206,29 @@ def update(state: RuleState, obs: Observation, rule: Rule) -> tuple[RuleState, l
         ev = _event(rule, EventKind.UNCERTAIN_OPENED, pending.first_ms, evidence=pending.refs)
         return opened, [ev]
     return evolve(s, uncertain_run=pending), []
+
+
+def _pending_uncertainty(state: RuleState, obs: Observation, rule: Rule) -> RuleState | None:
+    """``update``'s result, in one step, for the commonest moves near a boundary: a compliant
+    state with no permit and no violating or clearing run sees an uncertain fix that does not
+    yet open "location uncertain" (the run grows), or a certain-compliant one (a pending run
+    ends). None for anything else, which takes the general path."""
+    if (
+        state.condition is not Condition.COMPLIANT
+        or state.violating_run is not None
+        or state.clearing_run is not None
+        or obs.permit is not None
+        or state.permit is not None
+        or state.return_due is not None
+    ):
+        return None
+    if obs.verdict is Verdict.COMPLIANT:
+        return evolve(state, watermark_ms=obs.t_ms, uncertain_run=None)
+    if obs.verdict is Verdict.UNCERTAIN:
+        run = _grow(state.uncertain_run, obs)
+        if not _opens(run, rule.grace):
+            return evolve(state, watermark_ms=obs.t_ms, uncertain_run=run)
+    return None
 
 
 _QUIET_STEADY = (1 << Verdict.COMPLIANT) | (1 << Verdict.NOT_APPLICABLE)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from geofence.geodesy import wrap_degrees
 from geofence.grid import UNDECIDED, GridStack
-from geofence.hysteresis import Observation, steady_verdicts, update
+from geofence.hysteresis import Observation, steady_verdicts, step, update
 from geofence.models import FixRef, RuleKind, Verdict
 from geofence.prefilter import circle_box, circle_lon_metres, circles_far, segments_meet_boxes
 from geofence.relation import (
@@ -196,3 +196,34 @@ def test_far_circles_are_outside(e, n, radius, circle_m, centre_lat):
     lon_m = circle_lon_metres(args[4])
     far = circles_far(args[0], args[1], args[2], (args[3], args[4], args[5], lon_m))[0]
     assert not far or relate_circles(*args)[0] == OUTSIDE
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    states,
+    st.sampled_from(Verdict),
+    st.none() | st.just((7, 60_000)),
+    st.integers(1, 3),
+    st.floats(0.0, 30.0),
+)
+def test_update_shortcuts_agree_with_the_general_rules(state, verdict, permit, fixes, span_s):
+    """Whatever shortcut ``update`` takes, its result is exactly ``step``'s."""
+    obs = Observation(30_000, verdict, (FixRef("w", at(30), 0),), "", permit)
+    r = rule(1, RuleKind.STAY_INSIDE, n=fixes, secs=span_s)
+    assert update(state, obs, r) == step(state, obs, r)
+
+
+near_boundary = st.builds(
+    lambda u, wm: RuleState(1, 1, Condition.COMPLIANT, uncertain_run=u, watermark_ms=wm),
+    runs,
+    st.none() | st.integers(0, 20_000),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(near_boundary, st.sampled_from(Verdict), st.integers(1, 3), st.floats(0.0, 30.0))
+def test_the_boundary_shortcut_agrees_with_the_general_rules(state, verdict, fixes, span_s):
+    """The states the shortcut serves (compliant, maybe an uncertain run pending)."""
+    obs = Observation(30_000, verdict, (FixRef("w", at(30), 0),))
+    r = rule(1, RuleKind.STAY_INSIDE, n=fixes, secs=span_s)
+    assert update(state, obs, r) == step(state, obs, r)
