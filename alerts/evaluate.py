@@ -22,6 +22,7 @@ another ingester handled before gives the same result.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ from geofence.tracks import NEVER_MS
 from ingest.models import Event, Ping, Reject, Status
 from store import alert_config
 from store import evaluation as sql
+
+log = logging.getLogger(__name__)
 
 #: Accuracy (m) assumed for a fix that reports none.
 DEFAULT_ACC_M = 50.0
@@ -90,6 +93,7 @@ class Evaluator:
         version = await conn.fetchval(alert_config.SELECT_VERSION)
         if self.ruleset is not None and self.ruleset.version == version:
             return self.ruleset
+        started = time.perf_counter()
         rs = build_ruleset(
             version,
             cases=await conn.fetch(alert_config.SELECT_CASES),
@@ -101,6 +105,11 @@ class Evaluator:
         self.engine.set_rules(rs.rules, rs.zones)
         self.engine.set_permits(rs.permits)
         self.ruleset = rs
+        log.info(
+            "ruleset loaded",
+            extra={"version": version, "rules": len(rs.rules), "zones": len(rs.zones),
+                   "seconds": round(time.perf_counter() - started, 3)},
+        )  # fmt: skip
         return rs
 
     async def run(self, conn: asyncpg.Connection, batch: EvaluationInput) -> list[AlertOp]:

@@ -268,6 +268,16 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.2)
         time.sleep(1.0)
     with psycopg.connect(settings.db.dsn()) as conn:
+        # Where the time of each violation went: broker (publish -> the ingester received it),
+        # ingester (-> the batch's transaction began: queueing, batching, the previous batch),
+        # commit and delivery (-> the live stream). ``opened_at`` is the transaction's start.
+        stages = conn.execute(
+            "SELECT p.device_id, (extract(epoch FROM p.fix_time) * 1000)::bigint,"
+            " extract(epoch FROM p.received_at), extract(epoch FROM a.opened_at)"
+            " FROM alerts a JOIN pings p ON p.device_id = a.device_id AND p.fix_time = a.started_at"
+            " WHERE a.kind = 'left_permitted_area' AND a.device_id = ANY(%s)",
+            [movers],
+        ).fetchall()
         last_seen: dict[str, datetime] = dict(conn.execute(
             "SELECT device_id, last_seen_at FROM device_status WHERE device_id = ANY(%s)", [quiet]
         ).fetchall())  # fmt: skip
@@ -289,6 +299,17 @@ def main(argv: list[str] | None = None) -> int:
                     and e[2]["alert"]["kind"] == "left_permitted_area"}  # fmt: skip
         missed += sum(1 for ms in published[d] if ms not in arrivals)
         latencies += [arrivals[ms] - t for ms, t in published[d].items() if ms in arrivals]
+    arrival_of = {(e[2]["alert"]["device_id"], _start_ms(e[2]["alert"]["episode_key"])): e[3]
+                  for e in opened_events}  # fmt: skip
+    split: dict[str, list[float]] = {"broker": [], "ingester": [], "commit+stream": []}
+    for device, ms, received, opened in stages:
+        sent = published.get(device, {}).get(int(ms))
+        got = arrival_of.get((device, int(ms)))
+        if sent is None or got is None:
+            continue
+        split["broker"].append(float(received) - sent)
+        split["ingester"].append(float(opened) - float(received))
+        split["commit+stream"].append(got - float(opened))
     delays: list[float] = []
     for d in quiet:
         silences = [
@@ -308,6 +329,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"violations: {len(latencies)} alerts, publish -> live stream latency "
         f"p50 {pct(latencies, 50)} s, p95 {pct(latencies, 95)} s, p99 {pct(latencies, 99)} s"
+    )
+    print(
+        "where it went, p50/p99 s: "
+        + ", ".join(f"{k} {pct(v, 50)}/{pct(v, 99)}" for k, v in split.items())
     )
     print(
         f"no signal: {len(delays)} alerts, delay past the limit "

@@ -243,7 +243,17 @@ def build_stages(pipeline: Pipeline) -> list[tuple[str, Stage]]:
     ]
 
 
+#: A batch whose stages take longer than this (seconds, wall clock) is logged with each stage's
+#: time, so a stall can be traced to its stage.
+SLOW_BATCH_S = 0.5
+
+
 async def run_batch(stages: list[tuple[str, Stage]], batch: Batch) -> None:
-    """Run ``batch`` through ``stages`` in order."""
-    for _name, stage in stages:
+    """Run ``batch`` through ``stages`` in order; log the stage times of a slow batch."""
+    took: dict[str, float] = {}
+    for name, stage in stages:
+        started = time.perf_counter()
         await stage(batch)
+        took[name] = round(time.perf_counter() - started, 3)
+    if sum(took.values()) > SLOW_BATCH_S:
+        log.warning("slow batch", extra={"messages": len(batch.messages), "stage_seconds": took})
