@@ -84,6 +84,16 @@ service_dir() {
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# refuse_taken PORT WHAT VAR: stop with a plain message when something else already listens on
+# PORT (another checkout's services, say), instead of the server's own start-up failure.
+refuse_taken() {
+  if port_open "$1"; then
+    say "port $1 is already in use, so $2 cannot start: stop what holds it (\`make stop\` in"
+    say "another bailwatch checkout) or choose another port with $3"
+    exit 1
+  fi
+}
+
 wait_port() {
   local port="$1" what="$2" i
   for i in $(seq 1 100); do
@@ -123,6 +133,7 @@ EOF
     say "postgresql already running on $PG_PORT"
   else
     local log="$(dirname "$data")/postgresql.log"
+    refuse_taken "$PG_PORT" postgresql BW_DB__PORT
     run_as postgres "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null
     say "postgresql started on 127.0.0.1:$PG_PORT (log $log)"
   fi
@@ -239,6 +250,7 @@ start_mosquitto() {
     say "mosquitto already running on $MQTT_PORT"
   else
     rm -f "$dir/mosquitto.pid"
+    refuse_taken "$MQTT_PORT" mosquitto BW_MQTT__PORT
     if is_root; then
       runuser -u mosquitto -- mosquitto -d -c "$dir/mosquitto.conf"
     else
