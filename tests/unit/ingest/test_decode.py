@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from ingest.decode import Decoder, ms_to_dt
+from ingest.decode import Decoder
 from ingest.models import Event, Ping, Status
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ingest"
@@ -98,14 +96,3 @@ def test_strap_open_event_implies_a_status_change() -> None:
     assert isinstance(status, Status)
     assert status.strap_closed is False
     assert status.derived
-
-
-@given(st.integers(min_value=-(2**44), max_value=2**44))
-def test_ms_to_dt_is_exact_to_the_millisecond(ms: int) -> None:
-    """The fast float path and the exact path agree with integer arithmetic everywhere."""
-    assert ms_to_dt(ms) == datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
-
-
-@pytest.mark.parametrize("ms", [0, 1, 999, 2**42 - 1, 2**42, 1_763_780_000_123, 4_102_444_799_999])
-def test_ms_to_dt_at_the_edges(ms: int) -> None:
-    assert ms_to_dt(ms) == datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
