@@ -291,16 +291,16 @@ def main(argv: list[str] | None = None) -> int:
     opened_events = [e for e in sse.events if e[1] == "alert.opened"]
     by_key = Counter(e[2]["alert"]["episode_key"] for e in opened_events)
     duplicated = sum(n - 1 for n in by_key.values() if n > 1)
+    #: Arrival time of each violation's alert, by (device, episode start ms).
+    arrival_of = {(e[2]["alert"]["device_id"], _start_ms(e[2]["alert"]["episode_key"])): e[3]
+                  for e in opened_events
+                  if e[2]["alert"]["kind"] == "left_permitted_area"}  # fmt: skip
     latencies: list[float] = []
     missed = 0
     for d in movers:
-        arrivals = {_start_ms(e[2]["alert"]["episode_key"]): e[3] for e in opened_events
-                    if e[2]["alert"]["device_id"] == d
-                    and e[2]["alert"]["kind"] == "left_permitted_area"}  # fmt: skip
-        missed += sum(1 for ms in published[d] if ms not in arrivals)
-        latencies += [arrivals[ms] - t for ms, t in published[d].items() if ms in arrivals]
-    arrival_of = {(e[2]["alert"]["device_id"], _start_ms(e[2]["alert"]["episode_key"])): e[3]
-                  for e in opened_events}  # fmt: skip
+        missed += sum(1 for ms in published[d] if (d, ms) not in arrival_of)
+        latencies += [arrival_of[d, ms] - t for ms, t in published[d].items()
+                      if (d, ms) in arrival_of]  # fmt: skip
     split: dict[str, list[float]] = {"broker": [], "ingester": [], "commit+stream": []}
     for device, ms, received, opened in stages:
         sent = published.get(device, {}).get(int(ms))

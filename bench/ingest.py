@@ -33,14 +33,13 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psycopg
 
+from bench.ingest_group import Ingesters
 from bench.ingest_tools import (
-    cpu_seconds,
     fixes_of,
     machine_cpu,
     metrics,
@@ -134,8 +133,9 @@ def options(settings: Settings, client_id: str, group: str) -> ConnectOptions:
     )
 
 
-#: First /metrics port of the ingester processes (one port each).
+#: First /metrics port of the ingester processes (one port each), and their log.
 PORT = 19461
+LOG = ROOT / RUN_DIR / "logs" / "ingest.log"
 
 
 async def create_session(opts: ConnectOptions) -> None:
@@ -165,23 +165,6 @@ async def raw_drain(
     return took, fixes
 
 
-def start_ingester(
-    settings: Settings, kind: str, group: str, index: int, port: int
-) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        **settings.to_env(),
-        "BW_INGEST__CLIENT_ID": f"{group}-{index}",
-        "BW_MQTT__SHARED_GROUP": group,
-        "BW_INGEST__METRICS_PORT": str(port),
-        "BW_MQTT__CLIENT": kind,
-    }
-    log = (ROOT / RUN_DIR / "logs" / "ingest.log").open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "ingest"], cwd=ROOT, env=env, stdout=log, stderr=log
-    )
-
-
 def ingest_sessions(kind: str, ingesters: int) -> list[tuple[str, str]]:
     """(client id, shared group) of every ingester session: one alone, then the group."""
     alone = f"benchone{kind}"
@@ -191,39 +174,6 @@ def ingest_sessions(kind: str, ingesters: int) -> list[tuple[str, str]]:
 
 def say(*parts: object) -> None:
     print(*parts, flush=True)
-
-
-class Ingesters:
-    """``n`` ingester processes of one shared group, each serving /metrics on its own port."""
-
-    def __init__(self, settings: Settings, kind: str, group: str, n: int, port: int) -> None:
-        self.ports = [port + i for i in range(n)]
-        self.procs = [start_ingester(settings, kind, group, i, p) for i, p in enumerate(self.ports)]
-
-    def total(self, key: str) -> float:
-        return sum(metrics(p).get(key, 0.0) for p in self.ports)
-
-    def wait_total(self, key: str, target: float, timeout_s: float) -> float:
-        """perf_counter() when the sum of ``key`` over the processes reaches ``target``."""
-        deadline = time.monotonic() + timeout_s
-        for p in self.ports:
-            wait_metric(p, "bailwatch_ingest_queue_messages", 0, 60)
-        while True:
-            value = self.total(key)
-            if value >= target:
-                return time.perf_counter()
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{key}={value} < {target}")
-            time.sleep(0.1)
-
-    def cpu(self) -> float:
-        return sum(cpu_seconds(p.pid) for p in self.procs)
-
-    def stop(self) -> None:
-        for p in self.procs:
-            p.terminate()
-        for p in self.procs:
-            p.wait(30)
 
 
 def clear_data(settings: Settings) -> None:
@@ -249,7 +199,7 @@ def drain_with_ingesters(
 ) -> dict[str, float]:
     """The ingesters of ``group`` drain their queued copies; rates and exactly-once."""
     clear_data(settings)
-    ing = Ingesters(settings, kind, group, n, PORT)
+    ing = Ingesters(settings, kind, group, n, PORT, LOG)
     try:
         for p in ing.ports:
             wait_metric(p, "bailwatch_ingest_batch_messages_count", 1, 60)
@@ -303,7 +253,7 @@ def live_lag(
     live, live_fixes = stream(n, devices, live=True, seed=2, arrays=False)
     clear_data(settings)
     group = ingest_sessions(kind, ingesters)[1][1]
-    ing = Ingesters(settings, kind, group, ingesters, PORT)
+    ing = Ingesters(settings, kind, group, ingesters, PORT, LOG)
     try:
         ing.wait_total("bailwatch_ingest_acks_total", 0, 60)
         time.sleep(0.5)
@@ -320,9 +270,10 @@ def live_lag(
         after = [metrics(p) for p in ing.ports]
     finally:
         ing.stop()
+    first, last = merged(before), merged(after)
     return (
-        quantile(merged(before), merged(after), 0.5),
-        quantile(merged(before), merged(after), 0.99),
+        quantile(first, last, 0.5),
+        quantile(first, last, 0.99),
         exactly_once(settings, live_fixes),
     )
 
