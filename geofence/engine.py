@@ -41,14 +41,16 @@ from geofence.crossings import crossings, order_of_rows
 from geofence.events import GeofenceEvent
 from geofence.geodesy import FloatArray
 from geofence.grid import UNDECIDED
-from geofence.hysteresis import Observation, hold, late_findings, steady_verdicts, update
+from geofence.hysteresis import Observation, hold, late_findings, update
+from geofence.hysteresis import evidence as evidence_event
 from geofence.models import Fix, FixRef, LeavePermit, Rule, Verdict, Zone, utc_from_ms
 from geofence.permits import ALLOWS_DESTINATION, PermitIndex
 from geofence.results import BatchResult, coalesce
 from geofence.rulebook import KEEP_AWAY_CODE, RuleBook, ZoneCache, present, relate_zone
 from geofence.schedule import active
-from geofence.state import RuleState, evolve
-from geofence.tracks import NEVER_MS, DeviceTracks, ProtectedPositions
+from geofence.slots import SlotStates
+from geofence.state import RuleState
+from geofence.tracks import DeviceTracks, ProtectedPositions
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -118,7 +120,7 @@ class GeofenceEngine:
                 self._parked[key] = state
                 continue
             self._parked.pop(key, None)
-            self._store(slot, state)
+            self._slots.store(slot, state)
 
     def observe_protected(self, fixes: Iterable[Fix]) -> None:
         """Record positions of protected persons' devices (they arrive on their own)."""
@@ -132,7 +134,7 @@ class GeofenceEngine:
         slot = self._book.slot_of_key.get((case_id, rule_id))
         if slot is None:
             return self._parked.get((case_id, rule_id), RuleState(case_id, rule_id))
-        return self._materialise(slot)
+        return self._slots.materialise(slot)
 
     def export_states(self, keys: Iterable[tuple[int, int]] | None = None) -> list[RuleState]:
         """States to persist: of ``keys``, or of every rule when None."""
@@ -169,7 +171,7 @@ class GeofenceEngine:
         pairs.verdict[hit], pairs.reason[hit], pairs.crossing_prev[hit] = _V, _CROSSING, True
         prev_row, in_order = seq.prev_row, seq.in_order
         self._applicability(b, pairs)
-        late = b.t_ms[pairs.rows] <= self._wm[pairs.slots]
+        late = b.t_ms[pairs.rows] <= self._slots.wm[pairs.slots]
         events, touched = self._advance(b, dev, prev_row, pairs, late)
         self._tracks.advance(dev, b.t_ms, b.seq, b.lon, b.lat, radius, in_order)
         return BatchResult(
@@ -278,26 +280,54 @@ class GeofenceEngine:
     def _advance(
         self, b: FixBatch, dev: IntArray, prev_row: IntArray, pairs: _Pairs, late: BoolArray
     ) -> tuple[list[GeofenceEvent], IntArray]:
-        """Fast path for quiet rules, hysteresis for the rest; returns events and touched slots."""
+        """Move the slots through their pairs; returns the events and the touched slots.
+
+        Pairs that change only the watermark move it in one array operation. A slot with one
+        in-order pair and no permit then tries ``SlotStates.move`` (pending uncertainty starts or
+        ends, evidence of an open violation); the rest run the hysteresis.
+        """
         v, s = pairs.verdict, pairs.slots
-        trivial = ((self._steady[s] >> v) & 1).astype(bool) & ~late & (pairs.permit < 0)
-        slow = np.zeros(len(self._steady), dtype=bool)
+        slots = self._slots
+        trivial = ((slots.steady[s] >> v) & 1).astype(bool) & ~late & (pairs.permit < 0)
+        slow = np.zeros(len(slots.steady), dtype=bool)
         slow[s[~trivial]] = True
         pair_slow = slow[s]
         fast = ~pair_slow
-        np.maximum.at(self._wm, s[fast], b.t_ms[pairs.rows[fast]])
+        np.maximum.at(slots.wm, s[fast], b.t_ms[pairs.rows[fast]])
         events: list[GeofenceEvent] = []
         idx = np.flatnonzero(pair_slow)
         if not idx.size:
             return events, s
         r = pairs.rows[idx]
         idx = idx[np.lexsort((b.seq[r], b.t_ms[r], s[idx]))]
-        observations = self._observations(b, prev_row, pairs, idx)
-        lateness = late[idx].tolist()
-        group_slots = s[idx].tolist()
-        edges = [0, *(np.flatnonzero(np.diff(s[idx])) + 1).tolist(), idx.size]
+        gs, r = s[idx], pairs.rows[idx]
+        group_slots, verdicts, lateness = gs.tolist(), v[idx].tolist(), late[idx].tolist()
+        t_ms, names, seqs = b.t_ms[r].tolist(), b.device_id[r].tolist(), b.seq[r].tolist()
+        permits = pairs.permit[idx].tolist()
+        edges = [0, *(np.flatnonzero(np.diff(gs)) + 1).tolist(), idx.size]
+        todo: list[tuple[int, int, bool]] = []  # (first, end, moved) of groups left, in order
         for lo, hi in itertools.pairwise(edges):
-            events.extend(self._run_slot(group_slots[lo], observations[lo:hi], lateness[lo:hi]))
+            moved = (
+                hi - lo == 1
+                and not lateness[lo]
+                and permits[lo] < 0
+                and slots.move(group_slots[lo], verdicts[lo], t_ms[lo], str(names[lo]), seqs[lo])
+            )
+            if not moved or verdicts[lo] == _V:
+                todo.append((lo, hi, moved))
+        if not todo:
+            return events, s
+        chosen = [k for lo, hi, _ in todo for k in range(lo, hi)]
+        observations = iter(self._observations(b, prev_row, pairs, idx[chosen]))
+        for lo, hi, moved in todo:
+            slot = group_slots[lo]
+            obs = list(itertools.islice(observations, hi - lo))
+            if moved:
+                stored = slots.stored[slot]
+                assert stored is not None
+                events.append(evidence_event(stored, obs[0], self._book.rules[slot]))
+            else:
+                events.extend(self._run_slot(slot, obs, lateness[lo:hi]))
         return events, s
 
     def _run_slot(
@@ -306,15 +336,14 @@ class GeofenceEngine:
         """Step one (case, rule) through its observations of this batch (in fix time order)."""
         rule = self._book.rules[slot]
         any_late = any(lateness)
-        stored = self._states[slot]
         # update and hold set the watermark first, so only late findings need it materialised
-        state = stored if stored is not None and not any_late else self._materialise(slot)
+        state = self._slots.current(slot, watermark=any_late)
         if not any_late and all(obs.permit is None for obs in observations):
             verdicts = {obs.verdict for obs in observations}
             if len(verdicts) == 1:
                 held = hold(state, verdicts.pop(), observations, rule)
                 if held is not None:
-                    self._store(slot, held[0])
+                    self._slots.store(slot, held[0])
                     return held[1]
         events: list[GeofenceEvent] = []
         late_obs: list[Observation] = []
@@ -327,7 +356,7 @@ class GeofenceEngine:
         if late_obs:
             state, produced = late_findings(state, late_obs, rule)
             events.extend(produced)
-        self._store(slot, state)
+        self._slots.store(slot, state)
         return events
 
     def _observations(
@@ -365,30 +394,11 @@ class GeofenceEngine:
     # -- slot storage --------------------------------------------------------------------------
 
     def _reset_slots(self) -> None:
-        n = len(self._book.keys)
-        self._states: list[RuleState | None] = [None] * n
-        self._wm = np.full(n, NEVER_MS, dtype=np.int64)
-        self._steady = np.full(n, steady_verdicts(RuleState(0, 0)), dtype=np.int8)
+        self._slots = SlotStates(self._book.keys, self._book.rules)
         self._link_protected()
 
     def _link_protected(self) -> None:
         index = self._protected.index
         self._slot_protected = np.array(
             [index.get(p, -1) if p else -1 for p in self._book.protected_id], dtype=np.int64
-        )
-
-    def _store(self, slot: int, state: RuleState) -> None:
-        self._states[slot] = state
-        self._wm[slot] = NEVER_MS if state.watermark_ms is None else state.watermark_ms
-        self._steady[slot] = steady_verdicts(state)
-
-    def _materialise(self, slot: int) -> RuleState:
-        wm = int(self._wm[slot])
-        watermark = None if wm == NEVER_MS else wm
-        stored = self._states[slot]
-        if stored is None:
-            case_id, rule_id = self._book.keys[slot]
-            return RuleState(case_id, rule_id, watermark_ms=watermark)
-        return (
-            stored if stored.watermark_ms == watermark else evolve(stored, watermark_ms=watermark)
         )

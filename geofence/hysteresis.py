@@ -269,15 +269,30 @@ def hold(
         return evolve(state, watermark_ms=last), []
     if state.condition is Condition.VIOLATING and verdict is Verdict.VIOLATING:
         refs = tuple(ref for obs in observations for ref in obs.refs)
-        if len(refs) > EVIDENCE_CAP:
-            refs = (*refs[: EVIDENCE_CAP - 1], refs[-1])
-        start = state.episode_start_ms if state.episode_start_ms is not None else last
-        event = _event(
-            rule, EventKind.EVIDENCE_APPENDED, start, evidence=refs, reason=observations[0].reason
-        )
+        event = _evidence(state, rule, refs, observations[0].reason, last)
         count = state.evidence_count + len(observations)
         return evolve(state, watermark_ms=last, evidence_count=count), [event]
     return None
+
+
+def evidence(state: RuleState, obs: Observation, rule: Rule) -> GeofenceEvent:
+    """The event of ``hold`` for the one in-order observation ``obs`` (violating, no permit) on
+    an open violation without a clearing run or permit; the state only gains one evidence."""
+    return _evidence(state, rule, obs.refs, obs.reason, obs.t_ms)
+
+
+def _evidence(
+    state: RuleState, rule: Rule, refs: tuple[FixRef, ...], reason: str, last_ms: int
+) -> GeofenceEvent:
+    if len(refs) > EVIDENCE_CAP:
+        refs = (*refs[: EVIDENCE_CAP - 1], refs[-1])
+    start = state.episode_start_ms if state.episode_start_ms is not None else last_ms
+    return _event(rule, EventKind.EVIDENCE_APPENDED, start, evidence=refs, reason=reason)
+
+
+def opens_with_one_fix(grace: Grace) -> bool:
+    """True when a run of a single fix already meets ``grace``'s open thresholds."""
+    return _opens(Run(1, 0, 0, ()), grace)
 
 
 def late_findings(

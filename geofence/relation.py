@@ -35,7 +35,7 @@ from geofence.geodesy import (
 )
 from geofence.grid import UNDECIDED, DegreeGrid
 from geofence.models import Zone, ZoneKind
-from geofence.prefilter import BOX_SLACK_M, Box, far_from_boxes, segments_meet_boxes
+from geofence.prefilter import Box, far_from_boxes, segments_meet_boxes
 
 K_SIGMA = 2.0
 """Fix disk radius in units of the reported 68% accuracy radius (see module docstring)."""
@@ -140,45 +140,37 @@ class CompiledArea:
         return self.projection.forward(lon, lat)
 
     def relate_xy(self, x: FloatArray, y: FloatArray, radius: FloatArray) -> RelArray:
-        """Relation codes of disks of ``radius`` metres centred at projected (x, y), exactly.
+        """Relation codes of disks of ``radius`` metres centred at projected (x, y), exactly:
+        one vectorised ``contains_xy`` and one ``dwithin`` against the boundary.
 
-        Disks clear of the projected bounding box are outside; the rest get one vectorised
-        ``contains_xy`` and one ``dwithin`` against the boundary.
+        No box test comes first: the disks that get here are the few that the degree grid and
+        ``far_from`` left, near the boundary, which a projected box test would not settle.
         """
-        minx, miny, maxx, maxy = self.bounds
-        dx = np.maximum(np.maximum(minx - x, x - maxx), 0.0)
-        dy = np.maximum(np.maximum(miny - y, y - maxy), 0.0)
-        clear = np.hypot(dx, dy) - BOX_SLACK_M > radius
-        out = np.where(clear, OUTSIDE, UNCERTAIN).astype(np.int8)
-        exact = np.flatnonzero(out == UNCERTAIN)
-        if exact.size:
-            ex, ey = x[exact], y[exact]
-            inside = shapely.contains_xy(self.area, ex, ey)
-            near = shapely.dwithin(self.boundary, shapely.points(ex, ey), radius[exact])
-            out[exact] = np.where(near, UNCERTAIN, np.where(inside, INSIDE, OUTSIDE))
-        return out
+        inside = shapely.contains_xy(self.area, x, y)
+        near = shapely.dwithin(self.boundary, shapely.points(x, y), radius)
+        return np.where(near, UNCERTAIN, np.where(inside, INSIDE, OUTSIDE))
 
     def relate(self, lon: FloatArray, lat: FloatArray, radius: FloatArray) -> RelArray:
         """Relation codes of fix disks (degrees, radius in metres) to this zone.
 
-        The degree grid settles most disks with two array lookups; ``relate_exact`` the rest.
-        The grid is conservative, so the result equals the exact test's.
+        The degree grid settles most disks with two array lookups, ``far_from`` those it left
+        that are wider than its reach beyond the zone, ``relate_exact`` the rest. Both
+        prefilters are conservative, so the result equals the exact test's.
         """
         out = self.grid.classify(lon, lat, radius)
         idx = np.flatnonzero(out == UNDECIDED)
         if idx.size:
+            far = self.far_from(lon[idx], lat[idx], radius[idx])
+            out[idx[far]] = OUTSIDE
+            idx = idx[~far]
             out[idx] = self.relate_exact(lon[idx], lat[idx], radius[idx])
         return out
 
     def relate_exact(self, lon: FloatArray, lat: FloatArray, radius: FloatArray) -> RelArray:
-        """``relate`` without the grid: disks off the degree bounding box (``far_from``) are
-        outside, the rest are projected and tested exactly (``relate_xy``)."""
-        out = np.full(lon.shape, OUTSIDE, dtype=np.int8)
-        near = np.flatnonzero(~self.far_from(lon, lat, radius))
-        if near.size:
-            x, y = self.project(lon[near], lat[near])
-            out[near] = self.relate_xy(x, y, radius[near])
-        return out
+        """``relate`` without the prefilters: the disks are projected and tested exactly
+        (``relate_xy``). For the disks that the grid and ``far_from`` leave undecided."""
+        x, y = self.project(lon, lat)
+        return self.relate_xy(x, y, radius)
 
     def far_from(self, lon: FloatArray, lat: FloatArray, radius: FloatArray) -> BoolArray:
         """True where a fix disk is certainly outside, judged on the zone's degree bounding box.
