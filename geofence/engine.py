@@ -161,7 +161,7 @@ class GeofenceEngine:
         fresh = np.ones(len(b), dtype=bool)
         fresh[1:] = (dev[1:] != dev[:-1]) | (b.t_ms[1:] != b.t_ms[:-1]) | (b.seq[1:] != b.seq[:-1])
         if not fresh.all():
-            keep = np.flatnonzero(fresh)
+            keep = fresh.nonzero()[0]
             b, dev = b.take(keep), dev[keep]
         radius = rel.disk_radius(b.acc)
         rows, slots = self._book.pairs(b.case_id)
@@ -183,7 +183,7 @@ class GeofenceEngine:
         relation = np.full(len(rows), rel.UNCERTAIN, dtype=np.int8)
         reason = np.zeros(len(rows), dtype=np.int8)
         area = book.area_index[slots]
-        zoned = np.flatnonzero(area >= 0)
+        zoned = (area >= 0).nonzero()[0]
         if zoned.size:
             r, a = rows[zoned], area[zoned]
             relation[zoned] = book.grids.classify(a, b.lon[r], b.lat[r], radius[r])
@@ -201,7 +201,7 @@ class GeofenceEngine:
                 one = a == k
                 i, rk = zoned[one], r[one]
                 relation[i] = book.areas[k].relate_exact(b.lon[rk], b.lat[rk], radius[rk])
-        circ = np.flatnonzero(~np.isnan(book.circle_m[slots]))
+        circ = (~np.isnan(book.circle_m[slots])).nonzero()[0]
         if circ.size:
             s = slots[circ]
             centre = (book.circle_lon[s], book.circle_lat[s], book.circle_m[s])
@@ -215,7 +215,7 @@ class GeofenceEngine:
             relation[circ] = rel.relate_circles(
                 b.lon[r], b.lat[r], radius[r], *(c[near] for c in centre)
             )
-        kaf = np.flatnonzero(book.kind[slots] == KEEP_AWAY_CODE)
+        kaf = (book.kind[slots] == KEEP_AWAY_CODE).nonzero()[0]
         if kaf.size:
             r, s = rows[kaf], slots[kaf]
             p = self._slot_protected[s]
@@ -248,13 +248,13 @@ class GeofenceEngine:
         pairs.reason[invalid] = _NOT_VALID
         sched = book.schedule_index[s]
         for k in present(sched):
-            idx = np.flatnonzero(sched == k)
+            idx = (sched == k).nonzero()[0]
             off = idx[~active(book.schedules[k], t[idx]) & (pairs.reason[idx] != _NOT_VALID)]
             pairs.verdict[off] = _NA
             pairs.reason[off] = _SCHEDULE
         if not len(self._permits.case_ids):
             return
-        for i in np.flatnonzero(np.isin(b.case_id[pairs.rows], self._permits.case_ids)):
+        for i in np.isin(b.case_id[pairs.rows], self._permits.case_ids).nonzero()[0]:
             self._apply_permit(b, pairs, int(i))
 
     def _apply_permit(self, b: FixBatch, pairs: _Pairs, i: int) -> None:
@@ -295,7 +295,7 @@ class GeofenceEngine:
         fast = ~pair_slow
         np.maximum.at(slots.wm, s[fast], b.t_ms[pairs.rows[fast]])
         events: list[GeofenceEvent] = []
-        idx = np.flatnonzero(pair_slow)
+        idx = pair_slow.nonzero()[0]
         if not idx.size:
             return events, s
         r = pairs.rows[idx]
@@ -304,7 +304,7 @@ class GeofenceEngine:
         group_slots, verdicts, lateness = gs.tolist(), v[idx].tolist(), late[idx].tolist()
         t_ms, names, seqs = b.t_ms[r].tolist(), b.device_id[r].tolist(), b.seq[r].tolist()
         permits = pairs.permit[idx].tolist()
-        edges = [0, *(np.flatnonzero(np.diff(gs)) + 1).tolist(), idx.size]
+        edges = [0, *(np.diff(gs).nonzero()[0] + 1).tolist(), idx.size]
         todo: list[tuple[int, int, bool]] = []  # (first, end, moved) of groups left, in order
         for lo, hi in itertools.pairwise(edges):
             moved = (
@@ -385,7 +385,7 @@ class GeofenceEngine:
                 strict=True,
             )
         ]
-        for k in np.flatnonzero(pairs.crossing_prev[idx]).tolist():
+        for k in pairs.crossing_prev[idx].nonzero()[0].tolist():
             p = int(prev_row[r[k]])
             before = b.ref(p) if p >= 0 else self._tracks.ref(-1 - p)
             out[k] = replace(out[k], refs=(before, *out[k].refs))

@@ -183,7 +183,7 @@ def _refined(
     fine_high: FloatArray,
 ) -> RelArray:
     """Settle ``UNDECIDED`` codes of positions (cell coordinates u, v) in refined cells."""
-    idx = np.flatnonzero(out == UNDECIDED)
+    idx = (out == UNDECIDED).nonzero()[0]
     if not idx.size:
         return out
     base = fine_base.take(cell[idx])
@@ -246,8 +246,8 @@ class GridStack:
         """``DegreeGrid.classify`` of each position against grid ``which`` (index in the stack)."""
         u = wrap_degrees(lon - self.lon_mid[which]) * self.u_scale[which] + self.u_shift[which]
         v = lat * self.v_scale[which] + self.v_shift[which]
-        u = np.clip(u, 0.0, self.u_max[which])
-        v = np.clip(v, 0.0, self.v_max[which])
+        u = np.minimum(np.maximum(u, 0.0, out=u), self.u_max[which], out=u)
+        v = np.minimum(np.maximum(v, 0.0, out=v), self.v_max[which], out=v)
         col, row = u.astype(np.int64), v.astype(np.int64)
         cell = self.offset[which] + row * self.stride[which] + col
         out = _codes(self.low.take(cell), self.high.take(cell), radius)

@@ -126,9 +126,9 @@ def _with_permit(state: RuleState, obs: Observation) -> RuleState:
 def update(state: RuleState, obs: Observation, rule: Rule) -> tuple[RuleState, list[GeofenceEvent]]:
     """Apply one in-order observation of ``rule`` to its state; return the new state and events."""
     quick = _pending_uncertainty(state, obs, rule)
-    if quick is not None:
-        return quick, []
-    return step(state, obs, rule)
+    if quick is None:
+        quick = _clearing_uncertainty(state, obs, rule)
+    return step(state, obs, rule) if quick is None else quick
 
 
 def step(state: RuleState, obs: Observation, rule: Rule) -> tuple[RuleState, list[GeofenceEvent]]:
@@ -208,10 +208,12 @@ def step(state: RuleState, obs: Observation, rule: Rule) -> tuple[RuleState, lis
     return evolve(s, uncertain_run=pending), []
 
 
-def _pending_uncertainty(state: RuleState, obs: Observation, rule: Rule) -> RuleState | None:
-    """``update``'s result, in one step, for the commonest moves near a boundary: a compliant
-    state with no permit and no violating or clearing run sees an uncertain fix that does not
-    yet open "location uncertain" (the run grows), or a certain-compliant one (a pending run
+def _pending_uncertainty(
+    state: RuleState, obs: Observation, rule: Rule
+) -> tuple[RuleState, list[GeofenceEvent]] | None:
+    """``step``'s result, with one new state, for the commonest moves near a boundary: a
+    compliant state with no permit and no violating or clearing run sees an uncertain fix (the
+    pending run grows, or opens "location uncertain"), or a certain-compliant one (a pending run
     ends). None for anything else, which takes the general path."""
     if (
         state.condition is not Condition.COMPLIANT
@@ -223,12 +225,59 @@ def _pending_uncertainty(state: RuleState, obs: Observation, rule: Rule) -> Rule
     ):
         return None
     if obs.verdict is Verdict.COMPLIANT:
-        return evolve(state, watermark_ms=obs.t_ms, uncertain_run=None)
-    if obs.verdict is Verdict.UNCERTAIN:
-        run = _grow(state.uncertain_run, obs)
-        if not _opens(run, rule.grace):
-            return evolve(state, watermark_ms=obs.t_ms, uncertain_run=run)
-    return None
+        return evolve(state, watermark_ms=obs.t_ms, uncertain_run=None), []
+    if obs.verdict is not Verdict.UNCERTAIN:
+        return None
+    run = _grow(state.uncertain_run, obs)
+    if not _opens(run, rule.grace):
+        return evolve(state, watermark_ms=obs.t_ms, uncertain_run=run), []
+    opened = evolve(
+        state,
+        watermark_ms=obs.t_ms,
+        condition=Condition.UNCERTAIN,
+        episode_start_ms=run.first_ms,
+        uncertain_run=None,
+        clearing_run=None,
+    )
+    return opened, [_event(rule, EventKind.UNCERTAIN_OPENED, run.first_ms, evidence=run.refs)]
+
+
+def _clearing_uncertainty(
+    state: RuleState, obs: Observation, rule: Rule
+) -> tuple[RuleState, list[GeofenceEvent]] | None:
+    """``step``'s result, with one new state, for a certain-compliant fix on an open "location
+    uncertain" condition without permits: the clearing run grows, and clears the condition
+    when it meets the clear grace. None for anything else."""
+    if (
+        state.condition is not Condition.UNCERTAIN
+        or obs.verdict is not Verdict.COMPLIANT
+        or obs.permit is not None
+        or state.permit is not None
+        or state.return_due is not None
+    ):
+        return None
+    clearing = _grow(state.clearing_run, obs)
+    if not _clears(clearing, rule.grace):
+        changed = evolve(
+            state,
+            watermark_ms=obs.t_ms,
+            violating_run=None,
+            uncertain_run=None,
+            clearing_run=clearing,
+        )
+        return changed, []
+    cleared = evolve(
+        state,
+        watermark_ms=obs.t_ms,
+        condition=Condition.COMPLIANT,
+        episode_start_ms=None,
+        episode_reason="",
+        evidence_count=0,
+        violating_run=None,
+        uncertain_run=None,
+        clearing_run=None,
+    )
+    return cleared, _close(state, rule, obs.t_ms, "resolved")
 
 
 _QUIET_STEADY = (1 << Verdict.COMPLIANT) | (1 << Verdict.NOT_APPLICABLE)

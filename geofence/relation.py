@@ -158,7 +158,7 @@ class CompiledArea:
         prefilters are conservative, so the result equals the exact test's.
         """
         out = self.grid.classify(lon, lat, radius)
-        idx = np.flatnonzero(out == UNDECIDED)
+        idx = (out == UNDECIDED).nonzero()[0]
         if idx.size:
             far = self.far_from(lon[idx], lat[idx], radius[idx])
             out[idx[far]] = OUTSIDE
@@ -210,7 +210,7 @@ class CompiledArea:
         for level in np.unique(step[near]):
             if level >= len(ladder):
                 continue
-            idx = np.flatnonzero(near & (step == level))
+            idx = (near & (step == level)).nonzero()[0]
             eroded = self._eroded_by(float(ladder[level]))
             if eroded.is_empty:
                 continue

@@ -44,6 +44,8 @@ def coalesce(events: list[GeofenceEvent]) -> list[GeofenceEvent]:
             last is not None
             and event.kind is EventKind.EVIDENCE_APPENDED
             and last.kind is EventKind.EVIDENCE_APPENDED
+            and last.case_id == event.case_id  # cheap necessary conditions of the key test
+            and last.rule_id == event.rule_id
             and last.episode_key == event.episode_key
         ):
             merged = last.evidence + event.evidence

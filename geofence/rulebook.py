@@ -43,7 +43,7 @@ def present(codes: IntArray) -> list[int]:
     ``np.unique`` costs ~50 us even on a handful of values; a bincount of small codes is ~1 us.
     """
     valid = codes[codes >= 0]
-    return np.flatnonzero(np.bincount(valid)).tolist() if valid.size else []
+    return np.bincount(valid).nonzero()[0].tolist() if valid.size else []
 
 
 class ZoneCache:
@@ -147,6 +147,11 @@ class RuleBook:
         case_ids = np.array([r.case_id for r in self.rules], dtype=np.int64)
         self.case_ids, starts = np.unique(case_ids, return_index=True)
         self.case_ptr = np.append(starts, n).astype(np.int64)
+        # Per position of ``case_ids``, plus one past the end (what ``searchsorted`` returns for
+        # a case above all): the case, its first slot and its number of slots.
+        self._case_at = np.append(self.case_ids, self.case_ids[-1:])
+        self._first_at = np.append(self.case_ptr[:-1], 0)
+        self._count_at = np.append(np.diff(self.case_ptr), 0)
 
     def zone(self, zone_id: int, rule: Rule | None = None) -> Zone:
         """The zone ``zone_id``; a rule or permit naming an unknown zone is an error."""
@@ -162,12 +167,8 @@ class RuleBook:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
         pos = np.searchsorted(self.case_ids, case_id)
-        pos_c = np.minimum(pos, len(self.case_ids) - 1)
-        known = self.case_ids[pos_c] == case_id
-        counts = np.where(known, self.case_ptr[pos_c + 1] - self.case_ptr[pos_c], 0)
-        rows = np.repeat(np.arange(len(case_id)), counts)
-        first = np.repeat(
-            np.where(known, self.case_ptr[pos_c], 0) - np.cumsum(counts) + counts, counts
-        )
-        slots = first + np.arange(int(counts.sum()))
-        return rows, slots.astype(np.int64)
+        counts = np.where(self._case_at[pos] == case_id, self._count_at[pos], 0)
+        ends = counts.cumsum()
+        rows = np.arange(len(case_id)).repeat(counts)
+        first = (self._first_at[pos] - ends + counts).repeat(counts)
+        return rows, first + np.arange(int(ends[-1]) if len(ends) else 0)

@@ -74,7 +74,7 @@ class DeviceTracks(_Columns):
         """Remember each device's last in-order row (rows sorted by device, then time)."""
         last = np.ones(len(dev), dtype=bool)
         last[:-1] = dev[1:] != dev[:-1]
-        rows = np.flatnonzero(last & in_order)
+        rows = (last & in_order).nonzero()[0]
         d = dev[rows]
         self.t[d], self.seq[d] = t_ms[rows], seq[rows]
         self.lon[d], self.lat[d], self.radius[d] = lon[rows], lat[rows], radius[rows]
