@@ -70,7 +70,7 @@ def crossings(
     ``candidate`` marks the pairs whose own fix is compliant; ``radius`` is each row's disk
     radius in metres.
     """
-    cand = (candidate & (book.kind[slots] == STAY_OUTSIDE_CODE)).nonzero()[0]
+    cand: IntArray = (candidate & (book.kind[slots] == STAY_OUTSIDE_CODE)).nonzero()[0]
     cand = cand[seq.in_order[rows[cand]]]
     pr = seq.prev_row[rows[cand]]
     p_t = np.where(pr >= 0, b.t_ms[np.maximum(pr, 0)], tracks.t[np.maximum(-1 - pr, 0)])
