@@ -15,12 +15,15 @@ Stages of ``GeofenceEngine.evaluate``, in order:
 6. split late pairs (fix time not after the rule's watermark) from in-order ones;
 7. fast path: pairs whose verdict leaves their state unchanged but for the watermark
    (``hysteresis.steady_verdicts``: compliant or not applicable on a quiet state, uncertain on an
-   open episode) only move the watermark, in one array operation; every other (case, rule) runs
-   the pure hysteresis in fix time order (``hysteresis.update``) and its late pairs through
-   ``hysteresis.late_findings``.
+   open episode) only move the watermark, in one array operation; a (case, rule) with one
+   in-order pair and no permit whose move is one of the commonest (a pending uncertain run
+   starting or ending, evidence of an open violation) has it recorded beside its stored state
+   (``slots.SlotStates.move``); every other (case, rule) runs the pure hysteresis in fix time
+   order (``hysteresis.update``) and its late pairs through ``hysteresis.late_findings``.
 
-The engine holds state in memory between batches; it does no I/O. The caller loads persisted
-``RuleState``s with ``load_states`` and persists ``export_states(result.touched_keys)``.
+The engine holds state in memory between batches (``slots.SlotStates``, which builds each
+``RuleState`` when it is read); it does no I/O. The caller loads persisted ``RuleState``s with
+``load_states`` and persists ``export_states(result.touched_keys)``.
 """
 
 from __future__ import annotations
