@@ -2,7 +2,8 @@
 
 Starts its own PostgreSQL and Mosquitto (run dir ``.run/bench-alerts``, ports 55497/18897, wiped
 first), a migrated database with the simulator's scenario (``sim.seed``: N watches with their
-cases and rules) plus the bench's own cases, then the real processes: ingester, alerts service,
+cases and rules) plus the bench's own cases, then the real processes: ingesters (two of one shared
+subscription, as ``docker-compose.yml`` runs them; ``--ingesters``), alerts service,
 API, and ``python -m sim --rate R`` as the background stream. Measured through the live stream
 (``GET /alerts/stream`` as the bench unit's supervisor):
 
@@ -11,6 +12,11 @@ API, and ``python -m sim --rate R`` as the background stream. Measured through t
    just before the MQTT publish of the violating fix to the ``alert.opened`` event's arrival.
 2. No signal: ``--silent`` watches with a 10 s limit send one fix, then nothing; the delay is
    from (last contact + limit) to the alert's arrival.
+
+The stream starts on a system in its steady state, as in service: the bench first waits until the
+ingester has stored a fix of each violator (the ingester is consuming: its rules are loaded), then
+starts the background and injects only after ``--warmup`` seconds and once the ingester keeps up
+(the newest contact it stored is under ``CAUGHT_UP_S`` old). The time this took is printed.
 
 Every expected alert must arrive once (missed, duplicated): the bench waits for them (up to 30 s
 past the last injection) and pairs each arrival with its violating fix by the episode's start (the
@@ -58,6 +64,8 @@ ENV = {
 HOME = (118.6749, 37.4340)
 AWAY = (118.6767, 37.4340)  # 160 m east: outside, and a plausible walk between fixes
 NO_SIGNAL_LIMIT_S = 10
+#: The ingester keeps up when the newest contact it stored is at most this old (seconds).
+CAUGHT_UP_S = 0.3
 
 
 def say(*parts: object) -> None:
@@ -141,11 +149,14 @@ def bench_world(
 
 
 @contextmanager
-def process(name: str, settings: Settings, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    name: str, settings: Settings, *args: str, instance: str = "", env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m name args`` logging to ``logs/{name}{instance}.log``, stopped on exit."""
     log_dir = ROOT / RUN_DIR / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **settings.to_env()}
-    with (log_dir / f"{name}.log").open("wb") as log:
+    env = {**os.environ, **settings.to_env(), **(env or {})}
+    with (log_dir / f"{name}{instance}.log").open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", name, *args], cwd=ROOT, env=env, stdout=log, stderr=log
         )
@@ -186,6 +197,39 @@ def _start_ms(episode_key: str) -> int:
     return int(episode_key.rsplit(":", 1)[1])
 
 
+def wait_stored(settings: Settings, devices: list[str], timeout_s: float = 120) -> float:
+    """Seconds until every one of ``devices`` has a stored fix (the ingester is consuming)."""
+    started = time.monotonic()
+    with psycopg.connect(settings.db.dsn(), autocommit=True) as conn:
+        while time.monotonic() - started < timeout_s:
+            row = conn.execute(
+                "SELECT count(*) FROM device_status WHERE device_id = ANY(%s) "
+                "AND last_fix_time IS NOT NULL", [devices],
+            ).fetchone()  # fmt: skip
+            if row is not None and row[0] == len(devices):
+                return time.monotonic() - started
+            time.sleep(0.2)
+    raise TimeoutError(f"fixes of {devices} not stored within {timeout_s} s")
+
+
+def wait_steady(settings: Settings, warmup_s: float, timeout_s: float = 120) -> float:
+    """Seconds until ``warmup_s`` passed and the ingester keeps up with the background (the newest
+    contact it stored is under ``CAUGHT_UP_S`` old)."""
+    started = time.monotonic()
+    with psycopg.connect(settings.db.dsn(), autocommit=True) as conn:
+        while time.monotonic() - started < timeout_s:
+            row = conn.execute(
+                "SELECT extract(epoch FROM clock_timestamp() - max(last_seen_at)) "
+                "FROM device_status"
+            ).fetchone()
+            waited = time.monotonic() - started
+            lag = None if row is None or row[0] is None else float(row[0])
+            if waited >= warmup_s and lag is not None and lag < CAUGHT_UP_S:
+                return waited
+            time.sleep(0.2)
+    raise TimeoutError(f"the ingester did not keep up within {timeout_s} s")
+
+
 def wait_ready(url: str, timeout_s: float = 60) -> None:
     import httpx
 
@@ -210,7 +254,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=5000.0, help="background fixes a second")
     p.add_argument("--violators", type=int, default=20)
     p.add_argument("--silent", type=int, default=5)
-    p.add_argument("--duration", type=float, default=75.0, help="seconds of background stream")
+    p.add_argument("--duration", type=float, default=90.0, help="seconds of background stream")
+    p.add_argument(
+        "--ingesters", type=int, default=2, help="ingester processes (docker-compose.yml runs two)"
+    )
+    p.add_argument(
+        "--warmup",
+        type=float,
+        default=5.0,
+        help="seconds of background before the first injection (at least)",
+    )
     args = p.parse_args(argv)
     say("services (wiped)")
     sh("wipe")
@@ -226,16 +279,15 @@ def main(argv: list[str] | None = None) -> int:
     sim_login = m.model_copy(update={"username": m.sim_username, "password": m.sim_password})
     sim_env = settings.model_copy(update={"mqtt": sim_login})
     with ExitStack() as stack:
-        stack.enter_context(process("ingest", settings))
+        for i in range(1, args.ingesters + 1):
+            client_id = {"BW_INGEST__CLIENT_ID": f"bw-ingest-{i}"}
+            stack.enter_context(process("ingest", settings, instance=f"-{i}", env=client_id))
         stack.enter_context(process("alerts", settings))
         stack.enter_context(process("api", settings))
         wait_ready(f"{api}/healthz")
         time.sleep(2.0)  # ingester subscribed, alerts service leading
         sse = SseClient(f"{api}/alerts/stream", {"Authorization": f"Bearer {token}"}).start()
         stack.callback(sse.close)
-        say(f"background: sim --devices {args.devices} --rate {args.rate:g}")
-        stack.enter_context(process("sim", sim_env, "--devices", str(args.devices), "--rate",
-                                    str(args.rate), "--duration", str(args.duration)))  # fmt: skip
         client = publisher(settings)
         stack.callback(client.loop_stop)
         seq = dict.fromkeys(movers + quiet, 0)
@@ -244,6 +296,15 @@ def main(argv: list[str] | None = None) -> int:
             seq[device] += 1
             return send(client, device, seq[device], where)
 
+        for d in movers:
+            fix(d, HOME)
+        ready_s = wait_stored(settings, movers)
+        say(f"ingester consuming ({ready_s:.1f} s); "
+            f"background: sim --devices {args.devices} --rate {args.rate:g}")  # fmt: skip
+        stack.enter_context(process("sim", sim_env, "--devices", str(args.devices), "--rate",
+                                    str(args.rate), "--duration", str(args.duration)))  # fmt: skip
+        warmup_s = wait_steady(settings, args.warmup)
+        say(f"background steady after {warmup_s:.1f} s; injecting")
         first_contact = min(fix(d, HOME) for d in movers + quiet)
         time.sleep(3.0)
         #: Publish time of each violating fix, by its fix time in ms (= the episode key's start).
@@ -340,7 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"stream events received: {len(sse.events)}; background {args.rate:g} fixes/s "
-        f"from {args.devices} simulated watches"
+        f"from {args.devices} simulated watches, {args.ingesters} ingesters; injected after "
+        f"{warmup_s:.1f} s of it"
     )
     sh("stop")
     print(json.dumps({
@@ -348,7 +410,8 @@ def main(argv: list[str] | None = None) -> int:
         "alert_p99_s": pct(latencies, 99), "nosignal_delay_p50_s": pct(delays, 50),
         "nosignal_delay_p99_s": pct(delays, 99), "missed": missed, "duplicated": duplicated,
         "violation_alerts": len(latencies), "nosignal_alerts": len(delays),
-        "background_rate_per_s": args.rate,
+        "background_rate_per_s": args.rate, "warmup_s": round(warmup_s, 1),
+        "ingesters": args.ingesters,
     }))  # fmt: skip
     return 0
 
