@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import numpy as np
 
 from alerts import conditions as cond
 from alerts.episodes import AlertOp, dedupe_evidence, from_geofence, from_transition
@@ -39,9 +40,10 @@ from alerts.record import apply_ops
 from alerts.ruleset import Ruleset, build_ruleset
 from alerts.statecache import StateCache
 from config.settings import AlertsSettings
+from geofence.batch import FixBatch
 from geofence.device import Position, Watch, implied_speed_mps, watch_of
 from geofence.engine import GeofenceEngine
-from geofence.models import Fix, RuleKind
+from geofence.models import Fix, RuleKind, epoch_ms
 from geofence.tracks import NEVER_MS
 from ingest.models import Event, Ping, Reject, Status
 from store import alert_config
@@ -139,23 +141,27 @@ class Evaluator:
         case_of_ping: Sequence[int | None],
     ) -> list[AlertOp]:
         watched = rs.positional_cases
-        fixes: list[Fix] = []
+        chosen: list[Ping] = []
+        chosen_cases: list[int] = []
         protected: list[Fix] = []
         for p, case_id in zip(pings, case_of_ping, strict=True):
             if case_id in watched:
-                fixes.append(_fix(p, case_id))
+                chosen.append(p)
+                chosen_cases.append(case_id)
             if p.device_id in rs.protected_persons:
                 guarded = rs.case_of(p.device_id, p.fix_time.timestamp(), role="protected_person")
                 if guarded is not None:
                     protected.append(_fix(p, guarded))
         if protected:
             self.engine.observe_protected(protected)
-        if not fixes:
+        if not chosen:
             return []
-        cases = sorted({f.case_id for f in fixes})
-        crossing = {f.device_id for f in fixes if f.case_id in rs.crossing_cases}
-        await self._load(conn, rs, cases, sorted({f.device_id for f in fixes}), sorted(crossing))
-        result = self.engine.evaluate(fixes)
+        cases = sorted(set(chosen_cases))
+        crossing = {
+            p.device_id for p, c in zip(chosen, chosen_cases, strict=True) if c in rs.crossing_cases
+        }
+        await self._load(conn, rs, cases, sorted({p.device_id for p in chosen}), sorted(crossing))
+        result = self.engine.evaluate(fix_batch(chosen, chosen_cases))
         await self.states.save(conn, self.engine.export_states(result.touched_keys))
         await self._save_tracks(conn, crossing)
         ops: list[AlertOp] = []
@@ -197,7 +203,7 @@ class Evaluator:
             )  # fmt: skip
 
     async def _save_tracks(self, conn: asyncpg.Connection, devices: set[str]) -> None:
-        snap = [(d, v) for d, v in self.engine.tracks_snapshot().items() if d in devices]
+        snap = list(self.engine.tracks_snapshot(devices).items())
         if snap:
             columns: list[list[Any]] = [[d for d, _ in snap]]
             columns += [[v[i] for _, v in snap] for i in range(5)]
@@ -256,6 +262,21 @@ class Evaluator:
 def _fix(p: Ping, case_id: int) -> Fix:
     return Fix(p.device_id, case_id, p.fix_time, p.seq, p.lon, p.lat, _acc(p.acc), p.src,
                p.received_at, p.spd)  # fmt: skip
+
+
+def fix_batch(pings: Sequence[Ping], case_ids: Sequence[int]) -> FixBatch:
+    """The engine's columns for ``pings`` (``case_ids[i]``: the case of ``pings[i]``), as
+    ``_fix`` would give them, without a ``Fix`` per ping."""
+    device_id, fix_time, seq, _, lon, lat, acc = list(zip(*pings, strict=False))[:7]
+    return FixBatch(
+        device_id=np.array(device_id, dtype=object),
+        case_id=np.array(case_ids, dtype=np.int64),
+        t_ms=np.fromiter(map(epoch_ms, fix_time), np.int64, len(pings)),
+        seq=np.array(seq, dtype=np.int64),
+        lon=np.array(lon, dtype=np.float64),
+        lat=np.array(lat, dtype=np.float64),
+        acc=np.fromiter(map(_acc, acc), np.float64, len(pings)),
+    )
 
 
 def _acc(acc: float | None) -> float:

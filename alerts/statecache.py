@@ -15,21 +15,18 @@ change is not written.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import fields, replace
+from dataclasses import replace
 
 import asyncpg
 
-from geofence.state import RuleState
+from geofence.state import RuleState, evolve
 from store import evaluation as sql
 
 Key = tuple[int, int]
 
-#: Every field of a rule state but its watermark.
-_CONTENT = tuple(f.name for f in fields(RuleState) if f.name != "watermark_ms")
-
 
 def _same_but_watermark(a: RuleState, b: RuleState) -> bool:
-    return all(getattr(a, name) == getattr(b, name) for name in _CONTENT)
+    return evolve(a, watermark_ms=b.watermark_ms) == b
 
 
 class StateCache:

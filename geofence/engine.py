@@ -144,9 +144,12 @@ class GeofenceEngine:
         chosen = self._book.keys if keys is None else keys
         return [self.state(c, r) for c, r in chosen]
 
-    def tracks_snapshot(self) -> dict[str, tuple[int, int, float, float, float]]:
-        """Each device's last in-order fix, to persist so crossings survive a restart."""
-        return self._tracks.snapshot()
+    def tracks_snapshot(
+        self, devices: Iterable[str] | None = None
+    ) -> dict[str, tuple[int, int, float, float, float]]:
+        """The last in-order fix of ``devices`` (of every device when None), to persist so
+        crossings survive a restart."""
+        return self._tracks.snapshot(devices)
 
     def restore_tracks(self, snapshot: dict[str, tuple[int, int, float, float, float]]) -> None:
         """Inverse of ``tracks_snapshot``."""

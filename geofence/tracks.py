@@ -83,8 +83,17 @@ class DeviceTracks(_Columns):
         """Natural key of device ``i``'s remembered fix."""
         return FixRef(self.names[i], utc_from_ms(int(self.t[i])), int(self.seq[i]))
 
-    def snapshot(self) -> dict[str, tuple[int, int, float, float, float]]:
-        """JSON-compatible ``{device_id: (t_ms, seq, lon, lat, radius_m)}`` to persist."""
+    def snapshot(
+        self, devices: Iterable[str] | None = None
+    ) -> dict[str, tuple[int, int, float, float, float]]:
+        """JSON-compatible ``{device_id: (t_ms, seq, lon, lat, radius_m)}`` to persist, for
+        ``devices`` (every device when None); devices without a remembered fix are left out."""
+        index = self.index
+        chosen = (
+            enumerate(self.names)
+            if devices is None
+            else ((index[d], d) for d in devices if d in index)
+        )
         return {
             name: (
                 int(self.t[i]),
@@ -93,7 +102,7 @@ class DeviceTracks(_Columns):
                 float(self.lat[i]),
                 float(self.radius[i]),
             )
-            for i, name in enumerate(self.names)
+            for i, name in chosen
             if self.t[i] != NEVER_MS
         }
 
