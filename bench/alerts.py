@@ -401,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"stream events received: {len(sse.events)}; background {args.rate:g} fixes/s "
-        f"from {args.devices} simulated watches, {args.ingesters} ingesters; injected after "
+        f"from {args.devices} simulated watches, ingesters: {args.ingesters}; injected after "
         f"{warmup_s:.1f} s of it"
     )
     sh("stop")
