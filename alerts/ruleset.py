@@ -23,7 +23,7 @@ from datetime import datetime, time
 from functools import cached_property
 from typing import Any
 
-from geofence.device import DevicePolicy, DeviceRule, device_rule
+from geofence.device import DevicePolicy, DeviceRule, device_rule, suspend_by_permits
 from geofence.errors import GeofenceError
 from geofence.models import (
     Grace,
@@ -281,5 +281,11 @@ def build_ruleset(
             rs.problems.append(f"permit {row['id']}: {exc}")
             continue
         rs.permits.append(permit)
+    by_case: dict[int, list[LeavePermit]] = {}
+    for permit in rs.permits:
+        by_case.setdefault(permit.case_id, []).append(permit)
+    for case_id, kept in rs.device_rules.items():
+        if case_id in by_case:
+            rs.device_rules[case_id] = suspend_by_permits(kept, by_case[case_id])
     rs.zones = list(used_zones.values())
     return rs

@@ -3,9 +3,9 @@ devices silent beyond their case's limit, clear it for devices heard from since 
 ingester), and escalate open alerts past their severity's SLA.
 
 A case's limit is its no_signal rule that applies at the round's time, if any (its
-``no_signal_after_s``, severity, or ``enabled: false``), else ``cases.no_signal_limit_s``
-(``geofence.device`` has the semantics). The rules are reloaded when the configuration version
-moves; which one applies is judged at every round.
+``no_signal_after_s``, severity, or ``enabled: false``; off while a permit naming it holds),
+else ``cases.no_signal_limit_s`` (``geofence.device`` has the semantics). The rules are reloaded
+when the configuration version moves; which one applies is judged at every round.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,12 +39,14 @@ log = logging.getLogger(__name__)
 
 
 def rules_by_case(rows: Iterable[Mapping[str, Any]]) -> dict[int, list[DeviceRule]]:
-    """No_signal rule rows per case; a row that cannot be used is logged and left out (its case
-    keeps its default)."""
+    """No_signal rule rows per case, with the windows of the permits that suspend them; a row
+    that cannot be used is logged and left out (its case keeps its default)."""
     found: dict[int, list[DeviceRule]] = {}
     for row in rows:
         try:
-            found.setdefault(int(row["case_id"]), []).append(device_rule_from(row))
+            windows = tuple(zip(row["suspended_from"], row["suspended_to"], strict=True))
+            rule = replace(device_rule_from(row), suspended=windows)
+            found.setdefault(int(row["case_id"]), []).append(rule)
         except (GeofenceError, ValueError, KeyError, TypeError) as exc:
             log.warning("no_signal rule left out", extra={"rule_id": row["id"], "error": str(exc)})
     return found
@@ -66,7 +69,7 @@ def no_signal_overrides(
             limits.append(rule.threshold)
             severities.append(None if rule.severity is None else rule.severity.value)
             rule_ids.append(rule.rule_id)
-            enabled.append(rule.enabled)
+            enabled.append(rule.enabled_at(now))
     return cases, limits, severities, rule_ids, enabled
 
 

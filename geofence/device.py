@@ -20,7 +20,12 @@ is active and the moment judged lies in ``[valid_from, valid_to)``:
   opens. Switching a default off takes a rule an officer has to create, with its period, and it
   stays on the case's record;
 - of several rules of one kind that apply at the same moment, the newest (highest id) decides:
-  a later order supersedes an earlier one.
+  a later order supersedes an earlier one;
+- an approved leave permit that names the rule (``suspended_rule_ids``) switches it off for the
+  permit's window ``[window_start, window_end)`` (ended early when the permit is cancelled),
+  as ``enabled: false`` would: a medical procedure that needs the strap open, a stay where the
+  watch cannot report. The defaults have no rule to name, so a permit relaxes a device condition
+  only through a rule of the case.
 
 A rule is judged at the moment of the observation it is applied to: a status or fix at its own
 device time (so a watch's offline buffer uploaded late is judged by the rules of the time it was
@@ -36,8 +41,8 @@ opens the condition too. A case limit above the ingest limit therefore changes n
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -45,7 +50,7 @@ import numpy as np
 
 from geofence.errors import RuleError
 from geofence.geodesy import geodesic_distance_m
-from geofence.models import RuleKind, Severity
+from geofence.models import LeavePermit, RuleKind, Severity
 from geofence.relation import disk_radius
 
 #: The device rule kinds (the rest are positional, evaluated by the engine).
@@ -89,12 +94,34 @@ class DeviceRule:
     severity: Severity | None = None
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+    #: ``[start, end)`` windows of approved leave permits naming the rule (it is off then).
+    suspended: tuple[tuple[datetime, datetime], ...] = ()
 
     def applies_at(self, at: datetime) -> bool:
         """Whether ``at`` lies in the rule's validity period ``[valid_from, valid_to)``."""
         return (self.valid_from is None or self.valid_from <= at) and (
             self.valid_to is None or at < self.valid_to
         )
+
+    def enabled_at(self, at: datetime) -> bool:
+        """Whether the rule watches its condition at ``at``: enabled, and no permit window
+        holds ``at``."""
+        return self.enabled and not any(start <= at < end for start, end in self.suspended)
+
+
+def suspend_by_permits(
+    rules: Iterable[DeviceRule], permits: Iterable[LeavePermit]
+) -> list[DeviceRule]:
+    """``rules`` with the windows of the ``permits`` that name them (rules and permits of one
+    case; permits as the engine gets them: approved, or ended by a cancellation)."""
+    windows: dict[int, list[tuple[datetime, datetime]]] = {}
+    for permit in permits:
+        for rule_id in permit.rule_ids:
+            windows.setdefault(rule_id, []).append((permit.valid_from, permit.valid_to))
+    return [
+        replace(r, suspended=(*r.suspended, *windows[r.rule_id])) if r.rule_id in windows else r
+        for r in rules
+    ]
 
 
 def device_rule(
@@ -162,7 +189,7 @@ def watch_of(
     if rule is None:
         return Watch(threshold=default)
     threshold = default if rule.threshold is None else rule.threshold
-    return Watch(rule.enabled, threshold, rule.severity, rule.rule_id)
+    return Watch(rule.enabled_at(at), threshold, rule.severity, rule.rule_id)
 
 
 @dataclass(frozen=True, slots=True)

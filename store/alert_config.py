@@ -21,14 +21,14 @@ ORDER BY r.id
 
 #: Permits in effect for some time: approved ones, and approved ones cancelled during their window
 #: (``ended_at`` set, migration 0045), which count up to their cancellation.
-_PERMIT_HAD_EFFECT = "(status = 'approved' OR ended_at IS NOT NULL)"
+PERMIT_HAD_EFFECT = "(status = 'approved' OR ended_at IS NOT NULL)"
 
 #: Zones named by active rules or by permits in effect.
 SELECT_ZONES = f"""
 SELECT z.id, z.name, z.kind, z.geometry, z.radius_m, z.width_m FROM zones z
 WHERE z.id IN (SELECT zone_id FROM case_rules WHERE active AND zone_id IS NOT NULL
                UNION SELECT destination_zone_id FROM leave_permits
-               WHERE {_PERMIT_HAD_EFFECT} AND destination_zone_id IS NOT NULL)
+               WHERE {PERMIT_HAD_EFFECT} AND destination_zone_id IS NOT NULL)
 """
 
 #: Permits in effect not ended more than $1 seconds ago (overdue returns need recent ones), each
@@ -37,7 +37,7 @@ SELECT_PERMITS = f"""
 SELECT id, case_id, window_start, coalesce(ended_at, window_end) AS window_end,
        suspended_rule_ids, destination_zone_id
 FROM leave_permits
-WHERE {_PERMIT_HAD_EFFECT} AND coalesce(ended_at, window_end) > now() - make_interval(secs => $1)
+WHERE {PERMIT_HAD_EFFECT} AND coalesce(ended_at, window_end) > now() - make_interval(secs => $1)
 ORDER BY id
 """
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from store.alert_config import PERMIT_HAD_EFFECT
+
 _SILENT = """
 WITH o AS (
     SELECT * FROM unnest($2::bigint[], $3::float8[], $4::text[], $5::bigint[], $6::boolean[])
@@ -30,10 +32,20 @@ SELECT_SILENT = _SILENT + " ORDER BY a.device_id"
 #: The same, only for devices $7 (re-checked under their locks).
 SELECT_SILENT_OF = _SILENT + " AND a.device_id = ANY($7::text[]) ORDER BY a.device_id"
 
-#: Active no_signal rules of active cases (the watchdog judges which applies at each round).
-SELECT_NO_SIGNAL_RULES = """
-SELECT r.id, r.case_id, r.kind, r.params, r.severity, r.valid_from, r.valid_to
+#: Active no_signal rules of active cases (the watchdog judges which applies at each round),
+#: each with the windows of the permits in effect that name it (``suspended_from``,
+#: ``suspended_to``: the rule is off in ``[from, to)``; a cancelled permit ends at its
+#: cancellation).
+SELECT_NO_SIGNAL_RULES = f"""
+SELECT r.id, r.case_id, r.kind, r.params, r.severity, r.valid_from, r.valid_to,
+       coalesce(p.starts, '{{}}') AS suspended_from, coalesce(p.ends, '{{}}') AS suspended_to
 FROM case_rules r JOIN cases c ON c.id = r.case_id
+LEFT JOIN LATERAL (
+    SELECT array_agg(lp.window_start ORDER BY lp.id) AS starts,
+           array_agg(coalesce(lp.ended_at, lp.window_end) ORDER BY lp.id) AS ends
+    FROM leave_permits lp
+    WHERE lp.case_id = r.case_id AND r.id = ANY(lp.suspended_rule_ids) AND {PERMIT_HAD_EFFECT}
+) p ON true
 WHERE r.active AND r.kind = 'no_signal' AND c.status = 'active'
 ORDER BY r.id
 """

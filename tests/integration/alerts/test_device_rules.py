@@ -173,3 +173,79 @@ def test_a_case_speed_limit_lowers_the_impossible_movement_threshold(settings: S
     assert evidence[0]["speed_mps"] == pytest.approx(96.8, abs=0.5)
     assert evidence[0]["max_speed_mps"] == 20.0
     assert alerts_of(settings, default) == []
+
+
+def add_permit(
+    settings: Settings, world: World, rule_ids: list[int], start: datetime, end: datetime,
+    status: str = "approved",
+) -> int:  # fmt: skip
+    """A leave permit of the world's case suspending ``rule_ids`` over ``[start, end)``."""
+    return int(
+        execute(
+            settings,
+            "INSERT INTO leave_permits (case_id, status, reason, suspended_rule_ids, "
+            "window_start, window_end) VALUES (%(c)s, %(s)s, 'hospital', %(r)s, %(f)s, %(t)s) "
+            "RETURNING id",
+            {"c": world.case_id, "s": status, "r": rule_ids, "f": start, "t": end},
+        )
+    )
+
+
+def test_a_permit_naming_a_no_signal_rule_holds_the_watchdog_for_its_window(
+    alert_settings: Settings,
+) -> None:
+    settings = alert_settings
+    now = datetime.now(UTC)
+    away = build_world(settings)
+    rule = add_device_rule(settings, away, "no_signal", {"no_signal_after_s": 2})
+    add_permit(settings, away, [rule], now - timedelta(minutes=5), now + timedelta(seconds=6))
+    requested = build_world(settings)  # a permit not approved suspends nothing
+    asked = add_device_rule(settings, requested, "no_signal", {"no_signal_after_s": 2})
+    add_permit(settings, requested, [asked], now - timedelta(minutes=5), now + timedelta(hours=1),
+               status="requested")  # fmt: skip
+    seen = seen_now(settings, away, requested)
+    with alerts_process(settings):
+        services.wait_until(lambda: bool(alerts_of(settings, requested)), timeout_s=15,
+                            what="no signal where the permit is only requested")  # fmt: skip
+        assert alerts_of(settings, away) == [], "silent past its limit, but within the permit"
+        services.wait_until(lambda: bool(alerts_of(settings, away)), timeout_s=20,
+                            what="no signal once the permit ended")  # fmt: skip
+    assert alerts_of(settings, away) == [("no_signal", "high", rule, False)]
+    ((opened_at,),) = rows(settings, "SELECT opened_at FROM alerts WHERE case_id = %(c)s",
+                           {"c": away.case_id})  # fmt: skip
+    assert opened_at >= now + timedelta(seconds=6), "not before the permit's window ended"
+    assert opened_at > seen + timedelta(seconds=2)
+
+
+def strap(world: World, ts_ms: int, state: str) -> tuple[str, bytes]:
+    body = {"ts": ts_ms, "batt": 80, "charging": False, "strap": state}
+    return f"bw/v1/dev/{world.device_id}/status", json.dumps(body).encode()
+
+
+def test_a_permit_naming_a_strap_rule_excuses_a_strap_opened_in_its_window(
+    settings: Settings,
+) -> None:
+    now = datetime.now(UTC)
+    excused = build_world(settings)
+    rule = add_device_rule(settings, excused, "strap_open")
+    add_permit(settings, excused, [rule], now - timedelta(hours=1), now + timedelta(hours=1))
+    before = build_world(settings)  # opened before its permit's window: still an alert
+    early = add_device_rule(settings, before, "strap_open")
+    add_permit(settings, before, [early], now - timedelta(minutes=30), now + timedelta(hours=1))
+    other = build_world(settings)  # the permit names another rule of the case
+    kept = add_device_rule(settings, other, "strap_open")
+    battery = add_device_rule(settings, other, "battery_critical")
+    add_permit(settings, other, [battery], now - timedelta(hours=1), now + timedelta(hours=1))
+    t = now_ms()
+    messages = [strap(excused, t, "open"), strap(before, t - 45 * 60_000, "open"),
+                strap(other, t, "open")]  # fmt: skip
+    worlds = [excused, before, other]
+
+    def stored() -> bool:
+        found = rows(settings, "SELECT count(*) FROM device_status WHERE strap_closed = false")
+        return bool(found[0][0] == len(worlds))
+
+    ingest_all(settings, messages, stored, "the three strap reports")
+    assert alerts_of(settings, excused) == []
+    assert alerts_of(settings, before) == [("strap_opened", "critical", early, False)]
+    assert alerts_of(settings, other) == [("strap_opened", "critical", kept, False)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -118,7 +118,15 @@ def test_build_ruleset_keeps_good_rows_and_names_bad_ones() -> None:
                 "window_end": NOW.replace(day=3),
                 "suspended_rule_ids": [1],
                 "destination_zone_id": None,
-            }
+            },
+            {
+                "id": 2,
+                "case_id": 7,
+                "window_start": NOW + timedelta(minutes=30),
+                "window_end": NOW.replace(day=3),
+                "suspended_rule_ids": [5],
+                "destination_zone_id": None,
+            },
         ],
         assignments=[
             {
@@ -144,7 +152,13 @@ def test_build_ruleset_keeps_good_rows_and_names_bad_ones() -> None:
     assert policy.watch(RuleKind.NO_SIGNAL, NOW) == Watch(True, 600.0, None, 2)
     assert rs.device_policy(8, 10.0).watch(RuleKind.BATTERY_CRITICAL, NOW).threshold == 10.0
     assert rs.wearer_command[1]["vibrate"] is True
-    assert [p.permit_id for p in rs.permits] == [1]
+    assert [p.permit_id for p in rs.permits] == [1, 2]
+    # Permit 2 names battery rule 5: off over its window, the rule's own again after it.
+    inside, after = NOW + timedelta(hours=1), NOW.replace(day=3)
+    off = Watch(False, 25.0, RuleSeverity.HIGH, 5)
+    assert policy.watch(RuleKind.BATTERY_CRITICAL, inside) == off
+    assert policy.watch(RuleKind.BATTERY_CRITICAL, after).enabled
+    assert policy.watch(RuleKind.NO_SIGNAL, inside).enabled
     assert rs.case_of("w1", NOW.timestamp() + 1) == 7
     assert rs.case_of("w1", NOW.timestamp() - 1) is None
     assert rs.positional_cases == {7}
@@ -158,15 +172,24 @@ def test_the_watchdog_overrides_cases_whose_no_signal_rule_applies_now() -> None
         _rule(id=3, case_id=9, kind="no_signal", zone_id=None, params={"enabled": False},
               valid_to=NOW.replace(day=3)),
         _rule(id=4, case_id=9, kind="no_signal", zone_id=None, params={"no_signal_after_s": -1}),
+        # Suspended by a permit over [day 2 + 1 h, day 3): judged off inside the window only.
+        _rule(id=5, case_id=10, kind="no_signal", zone_id=None, params={"no_signal_after_s": 5},
+              suspended_from=[NOW + timedelta(hours=1)], suspended_to=[NOW.replace(day=3)]),
     ]  # fmt: skip
+    for row in rows:
+        row.setdefault("suspended_from", [])
+        row.setdefault("suspended_to", [])
     rules = rules_by_case(rows)
-    assert sorted(rules) == [7, 8, 9]
+    assert sorted(rules) == [7, 8, 9, 10]
     assert [r.rule_id for r in rules[9]] == [3]  # the bad row is left out
-    assert no_signal_overrides(rules, NOW) == ([7, 9], [2.0, None], [None, None], [1, 3],
-                                               [True, False])  # fmt: skip
+    assert no_signal_overrides(rules, NOW) == ([7, 9, 10], [2.0, None, 5.0], [None] * 3,
+                                               [1, 3, 5], [True, False, True])  # fmt: skip
+    inside = NOW + timedelta(hours=2)
+    assert no_signal_overrides(rules, inside)[4] == [True, False, False]
     later = NOW.replace(day=3)
-    assert no_signal_overrides(rules, later) == ([7, 8], [2.0, None], [None, "critical"], [1, 2],
-                                                 [True, True])  # fmt: skip
+    assert no_signal_overrides(rules, later) == ([7, 8, 10], [2.0, None, 5.0],
+                                                 [None, "critical", None], [1, 2, 5],
+                                                 [True, True, True])  # fmt: skip
 
 
 def test_signature_verifies_and_expires() -> None:

@@ -21,10 +21,11 @@ from geofence.device import (
     battery_critical,
     device_rule,
     implied_speed_mps,
+    suspend_by_permits,
     watch_of,
 )
 from geofence.errors import RuleError
-from geofence.models import RuleKind, Severity
+from geofence.models import LeavePermit, RuleKind, Severity
 from tests.unit.geofence.helpers import at, offset
 
 BATTERY = RuleKind.BATTERY_CRITICAL
@@ -92,6 +93,21 @@ def test_switched_off_for_a_period() -> None:
     off = rule(6, RuleKind.STRAP_OPEN, enabled=False, valid_to=at(3600))
     assert watch_of((off,), RuleKind.STRAP_OPEN, at(0)) == Watch(False, None, None, 6)
     assert watch_of((off,), RuleKind.STRAP_OPEN, at(3600)) == Watch()
+
+
+def test_a_permit_naming_the_rule_switches_it_off_over_its_window_only() -> None:
+    strap, battery = rule(6, RuleKind.STRAP_OPEN), rule(7, severity=Severity.HIGH)
+    permits = [
+        LeavePermit(1, 5, at(100), at(200), frozenset({6})),
+        LeavePermit(2, 5, at(500), at(600), frozenset({6, 99})),
+    ]
+    rules = suspend_by_permits([strap, battery], permits)
+    assert rules[1] is battery, "a rule no permit names is kept as it is"
+    for t, on in [(99, True), (100, False), (199, False), (200, True), (550, False), (600, True)]:
+        assert watch_of(rules, RuleKind.STRAP_OPEN, at(t)) == Watch(on, None, None, 6), t
+    # The newest rule of the kind still decides: a permit naming an older one leaves it on.
+    newer = suspend_by_permits([strap, rule(8, RuleKind.STRAP_OPEN)], permits)
+    assert watch_of(newer, RuleKind.STRAP_OPEN, at(150)) == Watch(True, None, None, 8)
 
 
 @given(
