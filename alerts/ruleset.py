@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from functools import cached_property
 from typing import Any
@@ -188,6 +188,23 @@ def device_rule_from(row: Row) -> DeviceRule:
         valid_from=row["valid_from"],
         valid_to=row["valid_to"],
     )
+
+
+def no_signal_rules(rows: Iterable[Row]) -> tuple[dict[int, list[DeviceRule]], list[str]]:
+    """No_signal rule rows (as ``store.watchdog`` selects them: with the windows of the permits
+    that suspend each) per case, and the problems of the rows left out (their case keeps its
+    default)."""
+    found: dict[int, list[DeviceRule]] = {}
+    problems: list[str] = []
+    for row in rows:
+        try:
+            windows = tuple(zip(row["suspended_from"], row["suspended_to"], strict=True))
+            rule = replace(device_rule_from(row), suspended=windows)
+        except (GeofenceError, ValueError, KeyError, TypeError) as exc:
+            problems.append(f"rule {row['id']}: {exc}")
+            continue
+        found.setdefault(int(row["case_id"]), []).append(rule)
+    return found, problems
 
 
 def zone_from(row: Row) -> GeoZone:

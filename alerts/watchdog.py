@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,30 +25,15 @@ from alerts.leader import Leadership
 from alerts.looping import LoopService
 from alerts.metrics import AlertMetrics
 from alerts.record import apply_ops
-from alerts.ruleset import device_rule_from
+from alerts.ruleset import no_signal_rules
 from config.settings import AlertsSettings
 from geofence.device import DeviceRule, applicable
-from geofence.errors import GeofenceError
 from geofence.models import RuleKind
 from store import alert_config
 from store import evaluation as eval_sql
 from store import watchdog as sql
 
 log = logging.getLogger(__name__)
-
-
-def rules_by_case(rows: Iterable[Mapping[str, Any]]) -> dict[int, list[DeviceRule]]:
-    """No_signal rule rows per case, with the windows of the permits that suspend them; a row
-    that cannot be used is logged and left out (its case keeps its default)."""
-    found: dict[int, list[DeviceRule]] = {}
-    for row in rows:
-        try:
-            windows = tuple(zip(row["suspended_from"], row["suspended_to"], strict=True))
-            rule = replace(device_rule_from(row), suspended=windows)
-            found.setdefault(int(row["case_id"]), []).append(rule)
-        except (GeofenceError, ValueError, KeyError, TypeError) as exc:
-            log.warning("no_signal rule left out", extra={"rule_id": row["id"], "error": str(exc)})
-    return found
 
 
 def no_signal_overrides(
@@ -177,7 +161,10 @@ class Watchdog(LoopService):
         """The no_signal rules per case, read again only when the configuration version moved."""
         version = await conn.fetchval(alert_config.SELECT_VERSION)
         if self._rules is None or self._rules[0] != version:
-            self._rules = (version, rules_by_case(await conn.fetch(sql.SELECT_NO_SIGNAL_RULES)))
+            rules, problems = no_signal_rules(await conn.fetch(sql.SELECT_NO_SIGNAL_RULES))
+            for problem in problems:
+                log.warning("no_signal rule left out", extra={"problem": problem})
+            self._rules = (version, rules)
         return self._rules[1]
 
     async def clear_returned(self) -> int:

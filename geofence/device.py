@@ -43,7 +43,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -70,6 +70,9 @@ THRESHOLDS: Mapping[RuleKind, tuple[str, float, float]] = {
     RuleKind.BATTERY_CRITICAL: ("battery_critical_pct", 0.0, 100.0),
     RuleKind.IMPOSSIBLE_SPEED: ("max_speed_mps", 1.0, 1_000.0),
 }
+
+#: The smallest step of a ``datetime``: "just before" a moment.
+_INSTANT = timedelta(microseconds=1)
 
 #: The parameter that switches a condition off (``false``) for the rule's period.
 ENABLED = "enabled"
@@ -210,6 +213,27 @@ class DevicePolicy:
             RuleKind.IMPOSSIBLE_SPEED: self.max_speed_mps,
         }.get(kind)
         return watch_of(self.rules, kind, at, default)
+
+    def silence_outlasted(self, start: datetime, end: datetime) -> float | None:
+        """The no-signal limit (s) that a silence from ``start`` to ``end`` outlasted at some
+        moment while no signal was watched, or None (the watchdog would not have opened "no
+        signal"). The watch is constant between the no_signal rules' bounds (validity, permit
+        windows), so it is judged just before each bound inside the silence and at its end,
+        where the silence is longest under that watch."""
+        bounds = {
+            b
+            for r in self.rules
+            if r.kind is RuleKind.NO_SIGNAL
+            for b in (r.valid_from, r.valid_to, *(t for w in r.suspended for t in w))
+            if b is not None and start < b < end
+        }
+        for moment in sorted({*bounds, end}):
+            before = moment - _INSTANT
+            watch = self.watch(RuleKind.NO_SIGNAL, before)
+            limit = watch.threshold
+            if watch.enabled and limit is not None and (before - start).total_seconds() > limit:
+                return limit
+        return None
 
 
 def battery_critical(pct: float | None, charging: bool | None, threshold: float) -> bool | None:

@@ -32,11 +32,7 @@ SELECT_SILENT = _SILENT + " ORDER BY a.device_id"
 #: The same, only for devices $7 (re-checked under their locks).
 SELECT_SILENT_OF = _SILENT + " AND a.device_id = ANY($7::text[]) ORDER BY a.device_id"
 
-#: Active no_signal rules of active cases (the watchdog judges which applies at each round),
-#: each with the windows of the permits in effect that name it (``suspended_from``,
-#: ``suspended_to``: the rule is off in ``[from, to)``; a cancelled permit ends at its
-#: cancellation).
-SELECT_NO_SIGNAL_RULES = f"""
+_NO_SIGNAL_RULES = f"""
 SELECT r.id, r.case_id, r.kind, r.params, r.severity, r.valid_from, r.valid_to,
        coalesce(p.starts, '{{}}') AS suspended_from, coalesce(p.ends, '{{}}') AS suspended_to
 FROM case_rules r JOIN cases c ON c.id = r.case_id
@@ -46,9 +42,17 @@ LEFT JOIN LATERAL (
     FROM leave_permits lp
     WHERE lp.case_id = r.case_id AND r.id = ANY(lp.suspended_rule_ids) AND {PERMIT_HAD_EFFECT}
 ) p ON true
-WHERE r.active AND r.kind = 'no_signal' AND c.status = 'active'
-ORDER BY r.id
+WHERE r.active AND r.kind = 'no_signal'
 """
+
+#: Active no_signal rules of active cases (the watchdog judges which applies at each round),
+#: each with the windows of the permits in effect that name it (``suspended_from``,
+#: ``suspended_to``: the rule is off in ``[from, to)``; a cancelled permit ends at its
+#: cancellation).
+SELECT_NO_SIGNAL_RULES = _NO_SIGNAL_RULES + " AND c.status = 'active' ORDER BY r.id"
+
+#: The same for the one case $1 (its compliance report), whatever the case's status.
+SELECT_CASE_NO_SIGNAL_RULES = _NO_SIGNAL_RULES + " AND r.case_id = $1 ORDER BY r.id"
 
 #: Open no-signal conditions whose device has been heard from since (backstop of the ingester's
 #: clearing): case, device, episode key, when it was heard.

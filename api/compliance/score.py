@@ -8,6 +8,8 @@ finding                                            points    veto
 =================================================  ========  =====
 coverage below 95% of expected fixes (below 80%)   -10 (-25)
 gap without fixes longer than the no-signal limit  -5 each, at most 3 gaps
+(the limit in force: the case's or its no_signal
+rule's; none while off or suspended by a permit)
 time certainly outside permitted areas (no permit) -10
 confirmed violation: stay_inside / overdue return  -45
 confirmed violation: any other kind                -20
@@ -63,8 +65,8 @@ class Facts:
     """The measured inputs of the score (times in seconds, coverage a fraction 0..1)."""
 
     coverage: float | None
-    gaps_s: list[float]
-    no_signal_limit_s: float
+    #: (length s, limit s) of each silence longer than the no-signal limit in force then.
+    long_gaps: list[tuple[float, float]]
     outside_s: float
     uncertain_s: float
     alerts: list[AlertFact]
@@ -131,14 +133,8 @@ def score(facts: Facts) -> Score:
             points.append(Point(-10, f"coverage {pct} of expected fixes, below 95%"))
         else:
             points.append(Point(0, f"coverage {pct} of expected fixes"))
-    long_gaps = sorted((g for g in facts.gaps_s if g > facts.no_signal_limit_s), reverse=True)
-    for gap in long_gaps[:3]:
-        points.append(
-            Point(
-                -5,
-                f"{gap / 60:.0f} min without fixes (limit {facts.no_signal_limit_s / 60:.0f} min)",
-            )
-        )
+    for gap, limit in sorted(facts.long_gaps, reverse=True)[:3]:
+        points.append(Point(-5, f"{gap / 60:.0f} min without fixes (limit {limit / 60:.0f} min)"))
     if facts.outside_s > 0:
         points.append(
             Point(-10, f"{facts.outside_s / 60:.0f} min certainly outside permitted areas")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from alerts.ruleset import no_signal_rules
 from api.auth.models import Principal
 from api.compliance import measure
 from api.compliance.models import (
@@ -25,7 +26,8 @@ from api.params import TimeRange
 from api.tracks import service as tracks
 from api.tracks.analysis import BoolArray, RuleZone, Track
 from config.settings import ApiSettings
-from store import alerts, assignments, deposits, permits
+from geofence.device import DevicePolicy
+from store import alerts, assignments, deposits, permits, watchdog
 
 #: After a permit ends, fixes within this window that are still outside make it "not kept".
 RETURN_WINDOW = timedelta(hours=2)
@@ -125,11 +127,19 @@ async def build(
     for a in alert_rows:
         by_kind[a["kind"]][a["disposition"] or a["status"]] += 1
     forfeited = sum(d["forfeited_fen"] for d in deposit_rows if d["kind"] == "bail")
+    rules, _ = no_signal_rules(await conn.fetch(watchdog.SELECT_CASE_NO_SIGNAL_RULES, case_id))
+    silence = DevicePolicy(
+        tuple(rules.get(case_id, ())), no_signal_after_s=float(case["no_signal_limit_s"])
+    )
+    long_gaps = [
+        (g.seconds, limit)
+        for g in m.longest_gaps
+        if (limit := silence.silence_outlasted(_at(g.start_ms), _at(g.end_ms))) is not None
+    ]
     result = score(
         Facts(
             coverage=m.coverage,
-            gaps_s=[g.seconds for g in m.longest_gaps],
-            no_signal_limit_s=float(case["no_signal_limit_s"]),
+            long_gaps=long_gaps,
             outside_s=m.outside_s,
             uncertain_s=m.uncertain_s,
             alerts=[

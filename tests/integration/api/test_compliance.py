@@ -132,6 +132,52 @@ def test_confirmed_exclusion_violation_is_red_and_printed(
     assert "http" not in r.text.replace("http://www.w3.org/2000/svg", "")
 
 
+def test_a_silence_counts_only_against_the_no_signal_limit_in_force(
+    client: TestClient, seeded: world.World, token: Headers, api_settings: Settings
+) -> None:
+    """A 41-minute silence (00:29-01:10) against the case's 30 minutes, against a no_signal
+    rule of an hour, and while a permit suspends the case's no_signal rule."""
+    lon, lat = world.CENTRE
+    start = world.T0 + timedelta(days=4)
+
+    def silent_case(number: str, device: str) -> int:
+        case = _case(api_settings, seeded, number, device, [(lon, lat, 8.0)] * 120)
+        with psycopg.connect(api_settings.db.dsn(), autocommit=True) as conn:
+            conn.execute(
+                "DELETE FROM pings WHERE case_id = %s AND fix_time >= %s AND fix_time < %s",
+                (case, start + timedelta(minutes=30), start + timedelta(minutes=70)),
+            )
+        return case
+
+    def rule(case: int, params: str) -> int:
+        with psycopg.connect(api_settings.db.dsn(), autocommit=True) as conn:
+            row = conn.execute(
+                "INSERT INTO case_rules (case_id, kind, params) VALUES (%s, 'no_signal', %s) "
+                "RETURNING id", (case, params),
+            ).fetchone()  # fmt: skip
+        assert row is not None
+        return int(row[0])
+
+    def gap_points(case: int) -> list[str]:
+        body = client.get(f"/cases/{case}/compliance?{Q}", headers=token("pros1")).json()
+        return [p["reason"] for p in body["points"] if "without fixes" in p["reason"]]
+
+    plain = silent_case("C-GAP", "W-GAP")
+    assert gap_points(plain) == ["41 min without fixes (limit 30 min)"]
+    longer = silent_case("C-GAP-HOUR", "W-GAP-H")
+    rule(longer, '{"no_signal_after_s": 3600}')
+    assert gap_points(longer) == []
+    excused = silent_case("C-GAP-PERMIT", "W-GAP-P")
+    suspended = rule(excused, "{}")
+    with psycopg.connect(api_settings.db.dsn(), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO leave_permits (case_id, status, reason, suspended_rule_ids, "
+            "window_start, window_end) VALUES (%s, 'approved', 'hospital', %s, %s, %s)",
+            (excused, [suspended], start + timedelta(minutes=20), start + timedelta(minutes=80)),
+        )
+    assert gap_points(excused) == []
+
+
 def test_permit_cut_short_counts_until_its_cancellation(
     client: TestClient, seeded: world.World, token: Headers, api_settings: Settings
 ) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from alerts.kinds import AlertKind, Severity, severity_of, uncertain_severity, violation_kind
-from alerts.ruleset import build_ruleset, grace_from, schedule_from
-from alerts.watchdog import no_signal_overrides, rules_by_case
+from alerts.ruleset import build_ruleset, grace_from, no_signal_rules, schedule_from
+from alerts.watchdog import no_signal_overrides
 from alerts.webhooks import backoff_s, body_of, sign, verify
 from geofence.device import Watch
 from geofence.models import Grace, RuleKind, Weekday
@@ -179,9 +179,10 @@ def test_the_watchdog_overrides_cases_whose_no_signal_rule_applies_now() -> None
     for row in rows:
         row.setdefault("suspended_from", [])
         row.setdefault("suspended_to", [])
-    rules = rules_by_case(rows)
+    rules, problems = no_signal_rules(rows)
     assert sorted(rules) == [7, 8, 9, 10]
-    assert [r.rule_id for r in rules[9]] == [3]  # the bad row is left out
+    assert [r.rule_id for r in rules[9]] == [3]  # the bad row is left out, with its reason
+    assert problems == ["rule 4: no_signal_after_s must be between 1 and 2.592e+06"]
     assert no_signal_overrides(rules, NOW) == ([7, 9, 10], [2.0, None, 5.0], [None] * 3,
                                                [1, 3, 5], [True, False, True])  # fmt: skip
     inside = NOW + timedelta(hours=2)

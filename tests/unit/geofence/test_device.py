@@ -3,7 +3,7 @@ switching off, validation, and the accuracy-aware speed between two fixes."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -250,3 +250,58 @@ def test_fixes_within_their_disks_never_imply_more_than_the_true_speed(
     a = position(1.95 * acc_a * err_a, 0.0, acc_a)
     b = position(true_m + 1.95 * acc_b * err_b, dt, acc_b)
     assert implied_speed_mps(a, b) <= speed * 1.01 + 1e-6
+
+
+NO_SIGNAL = RuleKind.NO_SIGNAL
+
+
+def test_a_silence_counts_against_the_limit_in_force_while_it_lasted() -> None:
+    longer = rule(1, NO_SIGNAL, threshold=3600.0, valid_from=at(1000), valid_to=at(2000))
+    policy = DevicePolicy((longer,), no_signal_after_s=600.0)
+    assert policy.silence_outlasted(at(0), at(601)) == 600.0
+    assert policy.silence_outlasted(at(0), at(600)) is None
+    # Past 600 s only once the 3600 s rule applies (from 1000 s): not outlasted until it ends.
+    assert policy.silence_outlasted(at(500), at(1999)) is None
+    assert policy.silence_outlasted(at(500), at(2100)) == 600.0
+    suspended = rule(2, NO_SIGNAL, suspended=((at(0), at(5000)),))
+    excused = DevicePolicy((suspended,), no_signal_after_s=600.0)
+    assert excused.silence_outlasted(at(100), at(5000)) is None
+    assert excused.silence_outlasted(at(100), at(5001)) == 600.0
+
+
+@given(
+    rules=st.lists(
+        st.builds(
+            DeviceRule,
+            rule_id=st.integers(1, 50),
+            kind=st.just(NO_SIGNAL),
+            enabled=st.booleans(),
+            threshold=st.none() | st.integers(1, 60).map(float),
+            valid_from=st.none() | st.integers(0, 60).map(at),
+            valid_to=st.none() | st.integers(61, 120).map(at),
+            suspended=st.lists(
+                st.tuples(st.integers(0, 60), st.integers(1, 60)).map(
+                    lambda w: (at(w[0]), at(w[0] + w[1]))
+                ),
+                max_size=2,
+            ).map(tuple),
+        ),
+        max_size=4,
+        unique_by=lambda r: r.rule_id,
+    ),
+    start=st.integers(-10, 100),
+    length=st.integers(1, 100),
+    default=st.none() | st.integers(1, 60).map(float),
+)
+def test_silence_outlasted_equals_a_scan_of_every_second(
+    rules: list[DeviceRule], start: int, length: int, default: float | None
+) -> None:
+    policy = DevicePolicy(tuple(rules), no_signal_after_s=default)
+    instant = timedelta(microseconds=1)
+    scan = None
+    for t in range(start + 1, start + length + 1):
+        watch = policy.watch(NO_SIGNAL, at(t) - instant)
+        if watch.enabled and watch.threshold is not None and t - 1e-6 - start > watch.threshold:
+            scan = watch.threshold
+            break
+    assert policy.silence_outlasted(at(start), at(start + length)) == scan
