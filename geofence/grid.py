@@ -14,12 +14,21 @@ few hundred metres at most, so its image is a parallelogram to within far less t
 and the farthest point of it from the centre is a corner; the 1% margin covers that many times
 over. A fix disk of radius r is then certainly inside when ``low > r``, certainly outside when
 ``high < -r``, and certainly UNCERTAIN (the boundary within r) when ``-r <= low`` and
-``high <= r``; anything else is left ``UNDECIDED`` for the exact test. Cells near the boundary
-are split into finer cells, which settle fixes closer to it. A fix off the grid is at least the
-grid's padding away from the zone's degree box, which settles smaller disks as outside.
+``high <= r``; anything else is left ``UNDECIDED`` for the exact test. A fix off the grid is at
+least the grid's padding away from the zone's degree box, which settles smaller disks as outside.
+
+Cells near the boundary are split into finer cells, which settle fixes closer to it. There the
+bound is the fix's own distance from the fine cell's centre, not the cell's whole reach: with
+``m_lon``, ``m_lat`` upper bounds of projected metres per degree over the grid
+(``geodesy.projected_metres_per_degree``: the ellipsoid's radii of curvature over the grid's
+latitudes, the projection's scale at the grid's farthest easting), a fix ``dlon``, ``dlat``
+degrees from the centre is at most ``hypot(m_lon * dlon, m_lat * dlat)`` projected metres from
+it, so ``|sd(fix) - sd(centre)|`` is at most that (raised by ``LIPSCHITZ_MARGIN`` relative and
+``REACH_SLACK_M`` absolute, for rounding in the offsets and in pyproj). A fix near the centre
+of its cell is thus judged almost as if its own signed distance were known.
 
 The grid therefore never decides differently from the exact test, it only decides less often
-(``tests/unit/geofence/test_fast_paths.py`` checks this property).
+(``tests/unit/geofence/test_fast_paths.py`` and ``test_grid_bound.py`` check this property).
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from geofence.geodesy import FloatArray, wrap_degrees
+from geofence.geodesy import FloatArray, projected_metres_per_degree, wrap_degrees
 from geofence.prefilter import BOX_SLACK_M, M_PER_DEG_LAT_MIN, M_PER_DEG_LON_EQ
 
 RelArray = npt.NDArray[np.int8]
@@ -50,7 +59,10 @@ MAX_FINE_CELLS = 400_000
 REACH_MARGIN = 0.01
 """Relative margin on a cell's reach (projected metres from its centre to its corners)."""
 REACH_SLACK_M = 0.001
-"""Absolute margin on a cell's reach, metres (covers rounding in the distance computations)."""
+"""Absolute margin on a cell's reach and on a fix's distance from its fine cell's centre, metres
+(covers rounding in the distance computations)."""
+LIPSCHITZ_MARGIN = 1e-6
+"""Relative margin on a fix's distance from its fine cell's centre (rounding in the offsets)."""
 _M_PER_DEG = 111_320.0  # about one degree of latitude, metres; only sizes cells, never bounds
 
 
@@ -93,6 +105,14 @@ class DegreeGrid:
         node_lat = self.lat0 + np.arange(self.ny + 1) * self.dlat
         gx, gy = np.meshgrid(node_lon, node_lat)
         sd, reach = _cell_bounds(gx, gy, project, signed_distance)
+        # Any point of the grid is within two reaches of a node, so of the nodes' eastings.
+        x_far = float(np.abs(project(gx.ravel(), gy.ravel())[0]).max() + 2.0 * reach.max())
+        lat_end = self.lat0 + self.ny * self.dlat
+        m_lon, m_lat = projected_metres_per_degree(self.lat0, lat_end, x_far)
+        self.fine_sx = m_lon * self.dlon / REFINE * (1.0 + LIPSCHITZ_MARGIN)
+        """Metres per fine cell along longitude, an upper bound (see the module docstring)."""
+        self.fine_sy = m_lat * self.dlat / REFINE * (1.0 + LIPSCHITZ_MARGIN)
+        """Metres per fine cell along latitude, an upper bound."""
         # A border of cells catches positions off the grid: they are at least the padding away
         # from the zone's box, so they are outside any disk smaller than that (judged with the
         # same lower bounds of metres per degree as ``prefilter.far_from_boxes``).
@@ -119,7 +139,8 @@ class DegreeGrid:
     ) -> None:
         """Split the cells near the boundary into ``REFINE`` x ``REFINE`` finer cells.
 
-        ``fine_base`` maps a (padded) cell to the first of its fine cells, or -1.
+        ``fine_base`` maps a (padded) cell to the first of its fine cells, or -1; ``fine_sd``
+        holds the fine cells' centre signed distances (metres, row by row).
         """
         band = np.flatnonzero((np.abs(sd) <= reach + REFINE_BAND_M).ravel())
         if not refine or band.size * REFINE * REFINE > MAX_FINE_CELLS:
@@ -129,9 +150,7 @@ class DegreeGrid:
         lon = self.lon0 + (ix[:, None, None] + steps[None, None, :]) * self.dlon
         lat = self.lat0 + (iy[:, None, None] + steps[None, :, None]) * self.dlat
         lon, lat = np.broadcast_arrays(lon, lat)
-        fine_sd, fine_reach = _cell_bounds(lon, lat, project, distance)
-        self.fine_low = (fine_sd - fine_reach).ravel()
-        self.fine_high = (fine_sd + fine_reach).ravel()
+        self.fine_sd = _cell_bounds(lon, lat, project, distance)[0].ravel()
         self.fine_base = np.full(self.low.size, -1, dtype=np.int64)
         self.fine_base[(iy + 1) * (self.nx + 2) + ix + 1] = np.arange(band.size) * REFINE**2
 
@@ -145,7 +164,9 @@ class DegreeGrid:
         v = (lat * self.v_scale + self.v_shift).clip(0.0, self.ny + 1.0)
         cell = v.astype(np.int64) * (self.nx + 2) + u.astype(np.int64)
         out = _codes(self.low.take(cell), self.high.take(cell), radius)
-        return _refined(out, cell, u, v, radius, self.fine_base, self.fine_low, self.fine_high)
+        scale = (np.array([self.fine_sx]), np.array([self.fine_sy]))
+        which = np.zeros(len(out), dtype=np.int64)
+        return _refined(out, cell, u, v, radius, (self.fine_base, self.fine_sd), which, scale)
 
 
 def _cell_bounds(
@@ -178,11 +199,17 @@ def _refined(
     u: FloatArray,
     v: FloatArray,
     radius: FloatArray,
-    fine_base: npt.NDArray[np.int64],
-    fine_low: FloatArray,
-    fine_high: FloatArray,
+    fine: tuple[npt.NDArray[np.int64], FloatArray],
+    which: npt.NDArray[np.int64],
+    scale: tuple[FloatArray, FloatArray],
 ) -> RelArray:
-    """Settle ``UNDECIDED`` codes of positions (cell coordinates u, v) in refined cells."""
+    """Settle ``UNDECIDED`` codes of positions (cell coordinates u, v) in refined cells.
+
+    ``fine`` is ``(fine_base, fine_sd)`` and ``scale`` the metres per fine cell along longitude
+    and latitude of each grid, of which position i is on grid ``which[i]``. A position's bounds
+    are its fine cell's centre signed distance +- its distance from that centre.
+    """
+    fine_base, fine_sd = fine
     idx = (out == UNDECIDED).nonzero()[0]
     if not idx.size:
         return out
@@ -192,11 +219,26 @@ def _refined(
     if not idx.size:
         return out
     fu, fv = u[idx], v[idx]
-    col = ((fu - np.floor(fu)) * REFINE).astype(np.int64).clip(0, REFINE - 1)
-    row = ((fv - np.floor(fv)) * REFINE).astype(np.int64).clip(0, REFINE - 1)
-    sub = base + row * REFINE + col
-    out[idx] = _codes(fine_low.take(sub), fine_high.take(sub), radius[idx])
+    fu = (fu - np.floor(fu)) * REFINE
+    fv = (fv - np.floor(fv)) * REFINE
+    col = fu.astype(np.int64).clip(0, REFINE - 1)
+    row = fv.astype(np.int64).clip(0, REFINE - 1)
+    g = which[idx]
+    # offsets from the fine cell's centre, in fine cells, times metres per fine cell
+    east = (fu - col - 0.5) * scale[0].take(g)
+    north = (fv - row - 0.5) * scale[1].take(g)
+    apart = np.hypot(east, north) + REACH_SLACK_M
+    out[idx] = _lipschitz_codes(fine_sd.take(base + row * REFINE + col), apart, radius[idx])
     return out
+
+
+def _lipschitz_codes(sd: FloatArray, apart: FloatArray, radius: FloatArray) -> RelArray:
+    """``_codes`` of the bounds ``sd - apart`` and ``sd + apart`` (all metres)."""
+    reach = radius + apart
+    inside = (sd > reach).view(np.int8)
+    outside = (sd < -reach).view(np.int8)
+    within = (np.abs(sd) <= radius - apart).view(np.int8)
+    return np.asarray(UNDECIDED - 3 * inside - 2 * outside - within, dtype=np.int8)
 
 
 def _codes(low: FloatArray, high: FloatArray, radius: FloatArray) -> RelArray:
@@ -225,10 +267,13 @@ class GridStack:
         self.u_max = np.array([g.nx + 1.0 for g in grids])
         self.v_max = np.array([g.ny + 1.0 for g in grids])
         self.stride = np.array([g.nx + 2 for g in grids], dtype=np.int64)
-        fine_sizes = [g.fine_low.size for g in grids]
+        fine_sizes = [g.fine_sd.size for g in grids]
         fine_offset = np.cumsum([0, *fine_sizes[:-1]]).astype(np.int64)
-        self.fine_low = np.concatenate([g.fine_low for g in grids]) if grids else np.zeros(0)
-        self.fine_high = np.concatenate([g.fine_high for g in grids]) if grids else np.zeros(0)
+        self.fine_sd = np.concatenate([g.fine_sd for g in grids]) if grids else np.zeros(0)
+        self.fine_scale = (
+            np.array([g.fine_sx for g in grids]),
+            np.array([g.fine_sy for g in grids]),
+        )
         self.fine_base = (
             np.concatenate(
                 [
@@ -251,4 +296,5 @@ class GridStack:
         col, row = u.astype(np.int64), v.astype(np.int64)
         cell = self.offset[which] + row * self.stride[which] + col
         out = _codes(self.low.take(cell), self.high.take(cell), radius)
-        return _refined(out, cell, u, v, radius, self.fine_base, self.fine_low, self.fine_high)
+        fine = (self.fine_base, self.fine_sd)
+        return _refined(out, cell, u, v, radius, fine, which, self.fine_scale)

@@ -59,7 +59,7 @@ radii = st.one_of(st.just(0.0), st.floats(0.0, 60.0), st.floats(60.0, 5_000.0))
 
 
 def test_refined_grids_have_fine_cells():
-    assert all(area.grid.fine_low.size > 0 for area in AREAS[1::2])
+    assert all(area.grid.fine_sd.size > 0 for area in AREAS[1::2])
 
 
 def exact(area: CompiledArea, lon: float, lat: float, radius: float) -> int:
