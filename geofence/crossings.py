@@ -47,9 +47,12 @@ class Order:
     prev_row: IntArray
 
 
-def order_of_rows(b: FixBatch, dev: IntArray, tracks: DeviceTracks) -> Order:
-    """In-order flags and previous rows of a batch sorted by device, then fix time."""
+def order_of_rows(b: FixBatch, dev: IntArray, tracks: DeviceTracks, *, distinct: bool) -> Order:
+    """In-order flags and previous rows of a batch sorted by device, then fix time;
+    ``distinct`` says that every device has one row only (the previous fix is the track's)."""
     in_order = b.t_ms > tracks.t[dev]
+    if distinct:
+        return Order(in_order, -1 - dev)
     same = np.zeros(len(b), dtype=bool)
     same[1:] = (dev[1:] == dev[:-1]) & in_order[:-1]
     return Order(in_order, np.where(same, np.arange(-1, len(b) - 1), -1 - dev))

@@ -160,23 +160,26 @@ class GeofenceEngine:
         if not len(batch):
             return BatchResult([], 0, 0, 0)
         dev = self._tracks.ids(batch.device_id)
-        b, dev = sort_by_device(batch, dev)
-        fresh = np.ones(len(b), dtype=bool)
-        fresh[1:] = (dev[1:] != dev[:-1]) | (b.t_ms[1:] != b.t_ms[:-1]) | (b.seq[1:] != b.seq[:-1])
-        if not fresh.all():
-            keep = fresh.nonzero()[0]
-            b, dev = b.take(keep), dev[keep]
+        b, dev, distinct = sort_by_device(batch, dev)
+        if not distinct:
+            fresh = np.ones(len(b), dtype=bool)
+            fresh[1:] = (
+                (dev[1:] != dev[:-1]) | (b.t_ms[1:] != b.t_ms[:-1]) | (b.seq[1:] != b.seq[:-1])
+            )
+            if not fresh.all():
+                keep = fresh.nonzero()[0]
+                b, dev = b.take(keep), dev[keep]
         radius = rel.disk_radius(b.acc)
         rows, slots = self._book.pairs(b.case_id)
         pairs = self._relate(b, radius, rows, slots)
-        seq = order_of_rows(b, dev, self._tracks)
+        seq = order_of_rows(b, dev, self._tracks, distinct=distinct)
         hit = crossings(b, radius, self._tracks, self._book, rows, slots, pairs.verdict == _C, seq)
         pairs.verdict[hit], pairs.reason[hit], pairs.crossing_prev[hit] = _V, _CROSSING, True
         prev_row, in_order = seq.prev_row, seq.in_order
         self._applicability(b, pairs)
         late = b.t_ms[pairs.rows] <= self._slots.wm[pairs.slots]
         events, touched = self._advance(b, dev, prev_row, pairs, late)
-        self._tracks.advance(dev, b.t_ms, b.seq, b.lon, b.lat, radius, in_order)
+        self._tracks.advance(dev, b, radius, in_order, distinct=distinct)
         return BatchResult(
             coalesce(events), len(b), len(rows), int(late.sum()), touched, self._book.keys
         )

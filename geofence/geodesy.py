@@ -38,12 +38,15 @@ def wrap_degrees(delta: FloatArray) -> FloatArray:
 
     Computes ``(delta + 180) % 360 - 180``. The float remainder is slow (~20 ns a value), and
     for values already in [0, 360) it returns them unchanged, so when the whole array is in range
-    (the usual case) it is skipped: the result is bit-identical either way.
+    (the usual case) it is skipped: the result is bit-identical either way. The range is checked
+    with one reduction on the result: rounding is monotone, so ``|shifted - 180| < 180`` only if
+    ``0 <= shifted < 360`` (and never for NaN).
     """
     shifted = np.asarray(delta, dtype=np.float64) + 180.0
-    if shifted.size and not (shifted.min() >= 0.0 and shifted.max() < 360.0):
-        shifted = shifted % 360.0
-    return np.asarray(shifted - 180.0, dtype=np.float64)
+    wrapped = shifted - 180.0
+    if wrapped.size and not np.abs(wrapped).max() < 180.0:
+        wrapped = shifted % 360.0 - 180.0
+    return wrapped
 
 
 def plane_offsets_m(

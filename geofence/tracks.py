@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
+from geofence.batch import FixBatch
 from geofence.models import Fix, FixRef, epoch_ms, utc_from_ms
 from geofence.relation import disk_radius
 
@@ -64,20 +65,23 @@ class DeviceTracks(_Columns):
     def advance(
         self,
         dev: IntArray,
-        t_ms: IntArray,
-        seq: IntArray,
-        lon: FloatArray,
-        lat: FloatArray,
+        b: FixBatch,
         radius: FloatArray,
         in_order: npt.NDArray[np.bool_],
+        *,
+        distinct: bool,
     ) -> None:
-        """Remember each device's last in-order row (rows sorted by device, then time)."""
-        last = np.ones(len(dev), dtype=bool)
-        last[:-1] = dev[1:] != dev[:-1]
-        rows = (last & in_order).nonzero()[0]
+        """Remember each device's last in-order row of batch ``b`` (rows sorted by device, then
+        time; ``distinct`` when every device has one row only); ``radius`` per row, metres."""
+        if distinct:
+            rows = in_order.nonzero()[0]
+        else:
+            last = np.ones(len(dev), dtype=bool)
+            last[:-1] = dev[1:] != dev[:-1]
+            rows = (last & in_order).nonzero()[0]
         d = dev[rows]
-        self.t[d], self.seq[d] = t_ms[rows], seq[rows]
-        self.lon[d], self.lat[d], self.radius[d] = lon[rows], lat[rows], radius[rows]
+        self.t[d], self.seq[d] = b.t_ms[rows], b.seq[rows]
+        self.lon[d], self.lat[d], self.radius[d] = b.lon[rows], b.lat[rows], radius[rows]
 
     def ref(self, i: int) -> FixRef:
         """Natural key of device ``i``'s remembered fix."""

@@ -116,6 +116,28 @@ def test_wrap_degrees_is_bit_identical_to_the_remainder(values):
     assert np.array_equal(wrap_degrees(delta), (delta + 180.0) % 360.0 - 180.0)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        -180.0,
+        180.0,
+        -540.0,
+        540.0,
+        179.99999999999997,
+        -180.00000000000003,
+        1e-300,
+        -1e-300,
+        -179.99999999999997,
+        359.99999999999994,
+        np.nan,
+    ],
+)
+def test_wrap_degrees_is_bit_identical_at_the_edges(value):
+    delta = np.array([0.5, value])
+    want = (delta + 180.0) % 360.0 - 180.0
+    assert np.array_equal(wrap_degrees(delta), want, equal_nan=True)
+
+
 @settings(max_examples=300, deadline=None)
 @given(east, north, east, north, st.floats(1.0, 2_000.0), st.floats(0.0, 500.0))
 def test_circle_box_never_drops_a_crossing(e0, n0, e1, n1, circle_m, widest):

@@ -57,15 +57,13 @@ def test_every_area_has_fine_cells():
     st.floats(0.0, 2.0),
     st.floats(-3.0, 3.0),
     st.floats(0.0, 1.0),
-    st.floats(0.0, 1.0),
     st.floats(-0.01, 0.01),
     st.floats(-0.01, 0.01),
 )
-def test_metres_per_degree_bound_the_projected_distance(
-    lat_lo, span, east, at_lat, at_2, dlon, dlat
-):
+def test_metres_per_degree_bound_the_projected_distance(lat_lo, span, east, at_lat, dlon, dlat):
     """Two points of a latitude band, up to 3 degrees from the central meridian: their projected
-    distance is at most the bound times their degree offsets (checked against pyproj)."""
+    distance is at most the bound times their degree offsets (checked against pyproj; to within
+    a micrometre, PROJ's rounding, far below the grid's ``REACH_SLACK_M`` of a millimetre)."""
     lat_hi = lat_lo + span
     lon0, lat0 = 10.0, lat_lo + span / 2
     projection = local_projection(lon0, round(lat0, 3))
@@ -77,7 +75,7 @@ def test_metres_per_degree_bound_the_projected_distance(
     x_far = float(np.abs(x).max()) + 2_000.0
     m_lon, m_lat = projected_metres_per_degree(lat_lo, lat_hi, x_far)
     apart = float(np.hypot(x[1] - x[0], y[1] - y[0]))
-    assert apart <= np.hypot(m_lon * (lon_b - lon_a), m_lat * (lat_b - lat_a)) + 1e-9
+    assert apart <= np.hypot(m_lon * (lon_b - lon_a), m_lat * (lat_b - lat_a)) + 1e-6
 
 
 @settings(max_examples=200, deadline=None)
