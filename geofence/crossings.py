@@ -9,7 +9,7 @@ the two disks.
 
 Work is cut by cheap, conservative filters applied in order (each only removes pairs that the
 full test would reject): rule kind and verdict, order, gap, implied speed, then a degree box test
-(``relation.segments_meet_boxes``, with ``relation.circle_box`` for circles) before the exact tests.
+(``prefilter.segments_meet_boxes`` on ``RuleBook.cross_box``) before the exact tests.
 """
 
 from __future__ import annotations
@@ -85,16 +85,14 @@ def crossings(
     p_lon = np.where(own, b.lon[own_row], tracks.lon[track])
     p_lat = np.where(own, b.lat[own_row], tracks.lat[track])
     lon, lat = b.lon[r], b.lat[r]
-    box = book.area_box[s].T
-    circ = (~np.isnan(book.circle_m[s])).nonzero()[0]
-    if circ.size:
-        sc = s[circ]
-        halves = prefilter.circle_box(
-            p_lat[circ], lat[circ], book.circle_lat[sc], book.circle_m[sc]
-        )
-        box[:, circ] = book.circle_lon[sc], halves[0], book.circle_lat[sc], halves[1]
-    # NaN boxes (keep-away rules, which are never stay_outside) meet nothing.
-    near = prefilter.segments_meet_boxes(p_lon, p_lat, lon, lat, tuple(box)).nonzero()[0]
+    # NaN boxes (keep-away rules, which are never stay_outside) meet nothing. A circle's box
+    # holds for ends near its latitude only (NaN for areas, so never "far" for them).
+    c_lat = book.circle_lat[s]
+    far = (np.abs(p_lat - c_lat) > prefilter.CIRCLE_BOX_LAT_DEG) | (
+        np.abs(lat - c_lat) > prefilter.CIRCLE_BOX_LAT_DEG
+    )
+    meet = prefilter.segments_meet_boxes(p_lon, p_lat, lon, lat, tuple(book.cross_box[s].T))
+    near: IntArray = (meet | far).nonzero()[0]
     if not near.size:
         return near
     cand, r, s, own = cand[near], r[near], s[near], own[near]

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from geofence.errors import RuleError
 from geofence.grid import GridStack
 from geofence.models import Rule, RuleKind, WeeklySchedule, Zone, ZoneKind, epoch_ms
-from geofence.prefilter import circle_lon_metres
+from geofence.prefilter import circle_box, circle_lon_metres
 from geofence.relation import CompiledArea, disk_radius, relate_circles
 
 IntArray = npt.NDArray[np.int64]
@@ -119,6 +119,14 @@ class RuleBook:
         """Per slot: the zone's degree box (lon_mid, lon_half, lat_mid, lat_half); NaN if none."""
         self.circle_lon_m = circle_lon_metres(np.nan_to_num(self.circle_lat))
         """Per circle slot: fewest metres per degree of longitude near its centre."""
+        half_lon, half_lat = circle_box(self.circle_lat, self.circle_m)
+        circles = ~np.isnan(self.circle_m)
+        self.cross_box = self.area_box.copy()
+        self.cross_box[circles] = np.column_stack(
+            (self.circle_lon, half_lon, self.circle_lat, half_lat)
+        )[circles]
+        """Per slot: a degree box (as ``area_box``) that a segment must meet to cross the zone;
+        for circles ``prefilter.circle_box``, valid for segment ends near the centre's latitude."""
         self.valid_from = np.array(
             [NEVER_MS if r.valid_from is None else epoch_ms(r.valid_from) for r in self.rules],
             dtype=np.int64,

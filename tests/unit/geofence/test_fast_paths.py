@@ -144,7 +144,24 @@ def test_circle_box_never_drops_a_crossing(e0, n0, e1, n1, circle_m, widest):
     (lon0, lat0), (lon1, lat1) = offset(e0 / 4, n0 / 4), offset(e1 / 4, n1 / 4)
     x0, y0, x1, y1 = (np.array([v]) for v in (lon0, lat0, lon1, lat1))
     c_lon, c_lat, c_m = np.array([LON0]), np.array([LAT0]), np.array([circle_m])
-    half_lon, half_lat = circle_box(y0, y1, c_lat, c_m)
+    half_lon, half_lat = circle_box(c_lat, c_m)
+    near = segments_meet_boxes(x0, y0, x1, y1, (c_lon, half_lon, c_lat, half_lat))[0]
+    crossed = circle_crossings(x0, y0, x1, y1, np.array([widest]), c_lon, c_lat, c_m)[0]
+    assert near or not crossed
+
+
+far = st.floats(-40_000, 40_000, allow_nan=False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.floats(-80.0, 80.0), far, far, far, far, st.floats(1.0, 20_000.0), st.floats(0.0, 500.0))
+def test_circle_box_never_drops_a_crossing_at_any_latitude(lat, e0, n0, e1, n1, circle_m, widest):
+    """Ends up to ~40 km from the centre (within ``CIRCLE_BOX_LAT_DEG`` of its latitude), from
+    the equator to 80 degrees, where a degree of longitude is short."""
+    (lon0, lat0), (lon1, lat1) = offset(e0, n0, LON0, lat), offset(e1, n1, LON0, lat)
+    x0, y0, x1, y1 = (np.array([v]) for v in (lon0, lat0, lon1, lat1))
+    c_lon, c_lat, c_m = np.array([LON0]), np.array([lat]), np.array([circle_m])
+    half_lon, half_lat = circle_box(c_lat, c_m)
     near = segments_meet_boxes(x0, y0, x1, y1, (c_lon, half_lon, c_lat, half_lat))[0]
     crossed = circle_crossings(x0, y0, x1, y1, np.array([widest]), c_lon, c_lat, c_m)[0]
     assert near or not crossed
