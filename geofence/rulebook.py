@@ -89,6 +89,7 @@ class RuleBook:
             raise RuleError("duplicate (case_id, rule_id) among rules")
         self.slot_of_key = {k: i for i, k in enumerate(self.keys)}
         self.kind = np.array([KIND_CODES[r.kind] for r in self.rules], dtype=np.int8)
+        self.stay_outside = self.kind == STAY_OUTSIDE_CODE
         self.area_index = np.full(n, -1, dtype=np.int64)
         self.circle_lon = np.full(n, np.nan)
         self.circle_lat = np.full(n, np.nan)
