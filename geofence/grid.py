@@ -51,7 +51,8 @@ UNDECIDED = np.int8(3)
 REFINE = 8
 """Cells near the boundary are split into REFINE x REFINE finer cells (8: a city's ~400 m
 cells become ~50 m ones, which settles about a quarter more of the fixes near the line than 4
-did, for ~0.4 s more compile time on a 1,500-vertex boundary)."""
+did, for ~0.4 s more compile time on a 1,500-vertex boundary). A power of two, so a position's
+place within its cell is exact in fine cells."""
 REFINE_BAND_M = 300.0
 """A cell is refined when the boundary may be within its reach plus this many metres."""
 MAX_FINE_CELLS = 400_000
@@ -153,6 +154,7 @@ class DegreeGrid:
         self.fine_sd = _cell_bounds(lon, lat, project, distance)[0].ravel()
         self.fine_base = np.full(self.low.size, -1, dtype=np.int64)
         self.fine_base[(iy + 1) * (self.nx + 2) + ix + 1] = np.arange(band.size) * REFINE**2
+        self._fine = _fine_table(self, 0)
 
     def classify(self, lon: FloatArray, lat: FloatArray, radius: FloatArray) -> RelArray:
         """Relation codes of disks (degrees centre, ``radius`` metres), or ``UNDECIDED``.
@@ -164,9 +166,7 @@ class DegreeGrid:
         v = (lat * self.v_scale + self.v_shift).clip(0.0, self.ny + 1.0)
         cell = v.astype(np.int64) * (self.nx + 2) + u.astype(np.int64)
         out = _codes(self.low.take(cell), self.high.take(cell), radius)
-        scale = (np.array([self.fine_sx]), np.array([self.fine_sy]))
-        which = np.zeros(len(out), dtype=np.int64)
-        return _refined(out, cell, u, v, radius, (self.fine_base, self.fine_sd), which, scale)
+        return _refined(out, cell, u, v, radius, self._fine, self.fine_sd)
 
 
 def _cell_bounds(
@@ -199,37 +199,45 @@ def _refined(
     u: FloatArray,
     v: FloatArray,
     radius: FloatArray,
-    fine: tuple[npt.NDArray[np.int64], FloatArray],
-    which: npt.NDArray[np.int64],
-    scale: tuple[FloatArray, FloatArray],
+    fine: FloatArray,
+    fine_sd: FloatArray,
 ) -> RelArray:
     """Settle ``UNDECIDED`` codes of positions (cell coordinates u, v) in refined cells.
 
-    ``fine`` is ``(fine_base, fine_sd)`` and ``scale`` the metres per fine cell along longitude
-    and latitude of each grid, of which position i is on grid ``which[i]``. A position's bounds
-    are its fine cell's centre signed distance +- its distance from that centre.
+    ``fine`` is ``_fine_table``'s row per (padded) cell, ``fine_sd`` the fine cells' centre
+    signed distances. A position's bounds are its fine cell's centre signed distance +- its
+    distance from that centre.
     """
-    fine_base, fine_sd = fine
     idx = (out == UNDECIDED).nonzero()[0]
     if not idx.size:
         return out
-    base = fine_base.take(cell[idx])
-    keep = base >= 0
-    idx, base = idx[keep], base[keep]
-    if not idx.size:
+    info = fine.take(cell[idx], axis=0)
+    keep = (info[:, 0] >= 0.0).nonzero()[0]
+    if not keep.size:
         return out
-    fu, fv = u[idx], v[idx]
-    fu = (fu - np.floor(fu)) * REFINE
-    fv = (fv - np.floor(fv)) * REFINE
-    col = fu.astype(np.int64).clip(0, REFINE - 1)
-    row = fv.astype(np.int64).clip(0, REFINE - 1)
-    g = which[idx]
-    # offsets from the fine cell's centre, in fine cells, times metres per fine cell
-    east = (fu - col - 0.5) * scale[0].take(g)
-    north = (fv - row - 0.5) * scale[1].take(g)
-    apart = np.hypot(east, north) + REACH_SLACK_M
-    out[idx] = _lipschitz_codes(fine_sd.take(base + row * REFINE + col), apart, radius[idx])
+    idx, info = idx[keep], info[keep]
+    # (column, row) within the coarse cell, in fine cells: exact, as REFINE is a power of two
+    at = np.column_stack((u[idx], v[idx]))
+    at -= np.floor(at)
+    at *= REFINE
+    col_row = np.minimum(at.astype(np.int64), REFINE - 1)
+    # offsets from the fine cell's centre times metres per fine cell (east, north)
+    at -= col_row
+    at -= 0.5
+    at *= info[:, 1:]
+    apart = np.hypot(at[:, 0], at[:, 1]) + REACH_SLACK_M
+    sub = info[:, 0].astype(np.int64) + col_row[:, 1] * REFINE + col_row[:, 0]
+    out[idx] = _lipschitz_codes(fine_sd.take(sub), apart, radius[idx])
     return out
+
+
+def _fine_table(grid: DegreeGrid, offset: int) -> FloatArray:
+    """Per (padded) cell of ``grid``: its first fine cell plus ``offset`` (-1 if none) and the
+    metres per fine cell along longitude and latitude, as floats (one row gathered per fix)."""
+    base = np.where(grid.fine_base >= 0, grid.fine_base + offset, -1).astype(np.float64)
+    table = np.empty((base.size, 3))
+    table[:, 0], table[:, 1], table[:, 2] = base, grid.fine_sx, grid.fine_sy
+    return table
 
 
 def _lipschitz_codes(sd: FloatArray, apart: FloatArray, radius: FloatArray) -> RelArray:
@@ -270,19 +278,10 @@ class GridStack:
         fine_sizes = [g.fine_sd.size for g in grids]
         fine_offset = np.cumsum([0, *fine_sizes[:-1]]).astype(np.int64)
         self.fine_sd = np.concatenate([g.fine_sd for g in grids]) if grids else np.zeros(0)
-        self.fine_scale = (
-            np.array([g.fine_sx for g in grids]),
-            np.array([g.fine_sy for g in grids]),
-        )
-        self.fine_base = (
-            np.concatenate(
-                [
-                    np.where(g.fine_base >= 0, g.fine_base + o, -1)
-                    for g, o in zip(grids, fine_offset, strict=True)
-                ]
-            )
+        self.fine = (
+            np.concatenate([_fine_table(g, o) for g, o in zip(grids, fine_offset, strict=True)])
             if grids
-            else np.zeros(0, dtype=np.int64)
+            else np.zeros((0, 3))
         )
 
     def classify(
@@ -296,5 +295,4 @@ class GridStack:
         col, row = u.astype(np.int64), v.astype(np.int64)
         cell = self.offset[which] + row * self.stride[which] + col
         out = _codes(self.low.take(cell), self.high.take(cell), radius)
-        fine = (self.fine_base, self.fine_sd)
-        return _refined(out, cell, u, v, radius, fine, which, self.fine_scale)
+        return _refined(out, cell, u, v, radius, self.fine, self.fine_sd)
