@@ -90,6 +90,9 @@ class RuleBook:
         self.slot_of_key = {k: i for i, k in enumerate(self.keys)}
         self.kind = np.array([KIND_CODES[r.kind] for r in self.rules], dtype=np.int8)
         self.stay_outside = self.kind == STAY_OUTSIDE_CODE
+        self.keep_away = self.kind == KEEP_AWAY_CODE
+        self.verdict_row = 3 * self.kind.astype(np.int64)
+        """Per slot: where its kind's row of verdicts by relation code starts (engine)."""
         self.area_index = np.full(n, -1, dtype=np.int64)
         self.circle_lon = np.full(n, np.nan)
         self.circle_lat = np.full(n, np.nan)
@@ -118,6 +121,7 @@ class RuleBook:
         self.area_cos_floor = np.where(self.area_index >= 0, 1.0, np.nan)
         self.area_cos_floor[self.area_index >= 0] = floors[self.area_index[self.area_index >= 0]]
         """Per slot: the zone's degree box (lon_mid, lon_half, lat_mid, lat_half); NaN if none."""
+        self.is_circle = ~np.isnan(self.circle_m)
         self.circle_lon_m = circle_lon_metres(np.nan_to_num(self.circle_lat))
         """Per circle slot: fewest metres per degree of longitude near its centre."""
         half_lon, half_lat = circle_box(self.circle_lat, self.circle_m)
