@@ -353,8 +353,18 @@ class GeofenceEngine:
     def _run_slot(
         self, slot: int, observations: list[Observation], lateness: list[bool]
     ) -> list[GeofenceEvent]:
-        """Step one (case, rule) through its observations of this batch (in fix time order)."""
+        """Step one (case, rule) through its observations of this batch (in fix time order).
+
+        One in-order observation (the usual case) is one ``update``; ``hold``, the shortcut for
+        several observations confirming the condition, gives the same result for one.
+        """
         rule = self._book.rules[slot]
+        if len(observations) == 1 and not lateness[0]:
+            state, produced = update(
+                self._slots.current(slot, watermark=False), observations[0], rule
+            )
+            self._slots.store(slot, state)
+            return produced
         any_late = any(lateness)
         # update and hold set the watermark first, so only late findings need it materialised
         state = self._slots.current(slot, watermark=any_late)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from geofence.geodesy import wrap_degrees
 from geofence.grid import UNDECIDED, GridStack
-from geofence.hysteresis import Observation, steady_verdicts, step, update
+from geofence.hysteresis import Observation, hold, steady_verdicts, step, update
 from geofence.models import FixRef, RuleKind, Verdict, utc_from_ms
 from geofence.prefilter import circle_box, circle_lon_metres, circles_far, segments_meet_boxes
 from geofence.relation import (
@@ -252,6 +252,17 @@ def test_update_shortcuts_agree_with_the_general_rules(state, verdict, permit, f
     obs = Observation(30_000, verdict, (FixRef("w", at(30), 0),), "", permit)
     r = rule(1, RuleKind.STAY_INSIDE, n=fixes, secs=span_s)
     assert update(state, obs, r) == step(state, obs, r)
+
+
+@settings(max_examples=500, deadline=None)
+@given(states, st.sampled_from(Verdict), st.integers(1, 3), st.floats(0.0, 30.0))
+def test_hold_of_one_observation_is_update(state, verdict, fixes, span_s):
+    """The engine steps a slot's only observation with ``update`` and leaves ``hold`` (the
+    shortcut for several confirming ones) out: for one observation they agree."""
+    obs = Observation(30_000, verdict, (FixRef("w", at(30), 0),))
+    r = rule(1, RuleKind.STAY_INSIDE, n=fixes, secs=span_s)
+    held = hold(state, verdict, [obs], r)
+    assert held is None or held == update(state, obs, r)
 
 
 near_boundary = st.builds(
