@@ -181,8 +181,9 @@ class GeofenceEngine:
         late = b.t_ms[pairs.rows] <= self._slots.wm[pairs.slots]
         events, touched = self._advance(b, dev, prev_row, pairs, late)
         self._tracks.advance(dev, b, radius, in_order, distinct=distinct)
+        late_pairs = int(np.count_nonzero(late))
         return BatchResult(
-            coalesce(events), len(b), len(rows), int(late.sum()), touched, self._book.keys
+            coalesce(events), len(b), len(rows), late_pairs, touched, self._book.keys
         )
 
     def _relate(self, b: FixBatch, radius: FloatArray, rows: IntArray, slots: IntArray) -> _Pairs:
@@ -251,17 +252,20 @@ class GeofenceEngine:
 
     def _applicability(self, b: FixBatch, pairs: _Pairs) -> None:
         book = self._book
-        t = b.t_ms[pairs.rows]
-        s = pairs.slots
-        invalid = (t < book.valid_from[s]) | (t >= book.valid_to[s])
-        pairs.verdict[invalid] = _NA
-        pairs.reason[invalid] = _NOT_VALID
-        sched = book.schedule_index[s]
-        for k in present(sched):
-            idx = (sched == k).nonzero()[0]
-            off = idx[~active(book.schedules[k], t[idx]) & (pairs.reason[idx] != _NOT_VALID)]
-            pairs.verdict[off] = _NA
-            pairs.reason[off] = _SCHEDULE
+        timed = book.timed[pairs.slots].nonzero()[0]  # rules with a validity window or schedule
+        if timed.size:
+            t = b.t_ms[pairs.rows[timed]]
+            s = pairs.slots[timed]
+            invalid = timed[(t < book.valid_from[s]) | (t >= book.valid_to[s])]
+            pairs.verdict[invalid] = _NA
+            pairs.reason[invalid] = _NOT_VALID
+            sched = book.schedule_index[s]
+            for k in present(sched):
+                sub = (sched == k).nonzero()[0]
+                idx = timed[sub]
+                off = idx[~active(book.schedules[k], t[sub]) & (pairs.reason[idx] != _NOT_VALID)]
+                pairs.verdict[off] = _NA
+                pairs.reason[off] = _SCHEDULE
         if not len(self._permits.case_ids):
             return
         for i in np.isin(b.case_id[pairs.rows], self._permits.case_ids).nonzero()[0]:

@@ -73,6 +73,10 @@ class DeviceTracks(_Columns):
     ) -> None:
         """Remember each device's last in-order row of batch ``b`` (rows sorted by device, then
         time; ``distinct`` when every device has one row only); ``radius`` per row, metres."""
+        if distinct and bool(in_order.all()):
+            self.t[dev], self.seq[dev] = b.t_ms, b.seq
+            self.lon[dev], self.lat[dev], self.radius[dev] = b.lon, b.lat, radius
+            return
         if distinct:
             rows = in_order.nonzero()[0]
         else:

@@ -24,9 +24,10 @@ from geofence.relation import (
     circle_crossings,
     relate_circles,
 )
+from geofence.rulebook import RuleBook, ZoneCache
 from geofence.state import Condition, RuleState, Run, evolve
 from geofence.zones import parse_zone
-from tests.unit.geofence.helpers import LAT0, LON0, at, offset, rule, square
+from tests.unit.geofence.helpers import LAT0, LON0, at, circle, offset, rule, square
 
 HOLED = square(1, 3_000, hole_m=800)
 ISLANDS = parse_zone(
@@ -290,3 +291,27 @@ def test_utc_from_ms_is_exact_to_the_millisecond(ms: int) -> None:
 @pytest.mark.parametrize("ms", [0, 1, 999, 2**42 - 1, 2**42, 1_763_780_000_123, 4_102_444_799_999])
 def test_utc_from_ms_at_the_edges(ms: int) -> None:
     assert utc_from_ms(ms) == datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([40, 3_000]).flatmap(  # dense and sparse case ids
+        lambda top: st.lists(
+            st.tuples(st.integers(-5, top), st.integers(1, 3)), min_size=1, max_size=30
+        )
+    ),
+    st.lists(st.integers(-10, 3_100) | st.integers(-10, 50), max_size=20),
+)
+def test_rulebook_pairs_expand_each_case(cases, queries):
+    """``RuleBook.pairs`` (a dense table from case id to slots when ids are dense, a search
+    otherwise) gives every slot of each fix's case, and none for unknown cases."""
+    rules = [
+        rule(k, RuleKind.STAY_OUTSIDE, case=case)
+        for case, count in dict(cases).items()
+        for k in range(count)
+    ]
+    book = RuleBook(rules, {1: circle(1, 300)}, ZoneCache())
+    case_id = np.array(queries, dtype=np.int64)
+    rows, slots = book.pairs(case_id)
+    want = [(i, s) for i, c in enumerate(queries) for s, key in enumerate(book.keys) if key[0] == c]
+    assert list(zip(rows.tolist(), slots.tolist(), strict=True)) == want
