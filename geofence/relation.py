@@ -14,8 +14,9 @@ to A's boundary (positive inside): *inside* if sd(p) > r, *outside* if -sd(p) > 
 Polygons and corridors are compiled once (``CompiledArea``): projected to a local transverse
 Mercator, prepared, and given a signed-distance grid over longitude/latitude (``geofence.grid``).
 The grid answers most fixes with array lookups and no projection (sd is 1-Lipschitz, so the cell
-centre's value +- the cell's reach bounds it); only fixes near the boundary are projected and go to
-one vectorised exact shapely call (``contains_xy`` + ``dwithin``), so results equal the exact test.
+centre's value +- the cell's reach bounds it, and in the fine cells near the boundary +- the fix's
+own distance from the centre); only fixes near the boundary are projected and go to one
+vectorised exact shapely call (``contains_xy`` + ``dwithin``), so results equal the exact test.
 Circles are evaluated in numpy directly.
 """
 
