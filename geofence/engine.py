@@ -180,7 +180,8 @@ class GeofenceEngine:
         self._applicability(b, pairs)
         late = b.t_ms[pairs.rows] <= self._slots.wm[pairs.slots]
         events, touched = self._advance(b, dev, prev_row, pairs, late)
-        self._tracks.advance(dev, b, radius, in_order, distinct=distinct)
+        columns = (b.t_ms, b.seq, b.lon, b.lat, radius)
+        self._tracks.advance(dev, *columns, in_order, distinct=distinct)
         late_pairs = int(np.count_nonzero(late))
         return BatchResult(
             coalesce(events), len(b), len(rows), late_pairs, touched, self._book.keys

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
-from geofence.batch import FixBatch
 from geofence.models import Fix, FixRef, epoch_ms, utc_from_ms
 from geofence.relation import disk_radius
 
@@ -65,17 +64,20 @@ class DeviceTracks(_Columns):
     def advance(
         self,
         dev: IntArray,
-        b: FixBatch,
+        t_ms: IntArray,
+        seq: IntArray,
+        lon: FloatArray,
+        lat: FloatArray,
         radius: FloatArray,
         in_order: npt.NDArray[np.bool_],
         *,
-        distinct: bool,
+        distinct: bool = False,
     ) -> None:
-        """Remember each device's last in-order row of batch ``b`` (rows sorted by device, then
-        time; ``distinct`` when every device has one row only); ``radius`` per row, metres."""
+        """Remember each device's last in-order row (rows sorted by device, then time;
+        ``distinct`` when every device has one row only, which spares finding the last)."""
         if distinct and bool(in_order.all()):
-            self.t[dev], self.seq[dev] = b.t_ms, b.seq
-            self.lon[dev], self.lat[dev], self.radius[dev] = b.lon, b.lat, radius
+            self.t[dev], self.seq[dev] = t_ms, seq
+            self.lon[dev], self.lat[dev], self.radius[dev] = lon, lat, radius
             return
         if distinct:
             rows = in_order.nonzero()[0]
@@ -84,8 +86,8 @@ class DeviceTracks(_Columns):
             last[:-1] = dev[1:] != dev[:-1]
             rows = (last & in_order).nonzero()[0]
         d = dev[rows]
-        self.t[d], self.seq[d] = b.t_ms[rows], b.seq[rows]
-        self.lon[d], self.lat[d], self.radius[d] = b.lon[rows], b.lat[rows], radius[rows]
+        self.t[d], self.seq[d] = t_ms[rows], seq[rows]
+        self.lon[d], self.lat[d], self.radius[d] = lon[rows], lat[rows], radius[rows]
 
     def ref(self, i: int) -> FixRef:
         """Natural key of device ``i``'s remembered fix."""
