@@ -70,16 +70,18 @@ class FixBatch:
         return FixRef(str(self.device_id[i]), utc_from_ms(int(self.t_ms[i])), int(self.seq[i]))
 
 
-def sort_by_device(batch: FixBatch, dev: IntArray) -> tuple[FixBatch, IntArray]:
-    """The batch ordered by ``dev`` (integer device ids), then fix time, then seq.
+def sort_by_device(batch: FixBatch, dev: IntArray) -> tuple[FixBatch, IntArray, bool]:
+    """The batch ordered by ``dev`` (integer device ids), then fix time, then seq, and whether
+    every device has one row only (then later stages skip their per-device grouping).
 
     Batches usually hold one fix per device: then ordering by device alone is the same order,
     and far cheaper than a three-key ``lexsort`` (which also runs when rows are already sorted).
     """
-    if len(dev) > 1 and bool((dev[1:] > dev[:-1]).all()):
-        return batch, dev
+    if len(dev) < 2 or bool((dev[1:] > dev[:-1]).all()):
+        return batch, dev, True
     order = np.argsort(dev, kind="stable")
     by_dev = dev[order]
-    if len(dev) > 1 and not bool((by_dev[1:] > by_dev[:-1]).all()):
-        order = np.lexsort((batch.seq, batch.t_ms, dev))
-    return batch.take(order), dev[order]
+    if bool((by_dev[1:] > by_dev[:-1]).all()):
+        return batch.take(order), by_dev, True
+    order = np.lexsort((batch.seq, batch.t_ms, dev))
+    return batch.take(order), dev[order], False

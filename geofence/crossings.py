@@ -9,12 +9,13 @@ the two disks.
 
 Work is cut by cheap, conservative filters applied in order (each only removes pairs that the
 full test would reject): rule kind and verdict, order, gap, implied speed, then a degree box test
-(``relation.segments_meet_boxes``, with ``relation.circle_box`` for circles) before the exact tests.
+(``prefilter.segments_meet_boxes`` on ``RuleBook.cross_box``) before the exact tests.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +24,7 @@ from geofence import prefilter
 from geofence import relation as rel
 from geofence.batch import FixBatch
 from geofence.geodesy import FloatArray, plane_offsets_m
-from geofence.rulebook import STAY_OUTSIDE_CODE, RuleBook, present
+from geofence.rulebook import RuleBook, present
 from geofence.tracks import DeviceTracks
 
 MAX_CROSSING_GAP_S = 900.0
@@ -47,12 +48,37 @@ class Order:
     prev_row: IntArray
 
 
-def order_of_rows(b: FixBatch, dev: IntArray, tracks: DeviceTracks) -> Order:
-    """In-order flags and previous rows of a batch sorted by device, then fix time."""
+def order_of_rows(b: FixBatch, dev: IntArray, tracks: DeviceTracks, *, distinct: bool) -> Order:
+    """In-order flags and previous rows of a batch sorted by device, then fix time;
+    ``distinct`` says that every device has one row only (the previous fix is the track's)."""
     in_order = b.t_ms > tracks.t[dev]
+    if distinct:
+        return Order(in_order, -1 - dev)
     same = np.zeros(len(b), dtype=bool)
     same[1:] = (dev[1:] == dev[:-1]) & in_order[:-1]
     return Order(in_order, np.where(same, np.arange(-1, len(b) - 1), -1 - dev))
+
+
+class _Previous:
+    """Where each candidate's previous fix is: a row of the batch (``prev_row >= 0``) or the
+    device's remembered fix in ``DeviceTracks`` (``-1 - device``), as in ``Order.prev_row``."""
+
+    def __init__(self, prev_row: IntArray, any_own: bool | None = None) -> None:
+        self.prev_row = prev_row
+        self.any_own = bool((prev_row >= 0).any()) if any_own is None else any_own
+        self.track = np.maximum(-1 - prev_row, 0) if self.any_own else -1 - prev_row
+
+    def take(self, index: IntArray | BoolArray) -> _Previous:
+        """The candidates at ``index`` (indices or a mask)."""
+        return _Previous(self.prev_row[index], None if self.any_own else False)
+
+    def of(self, in_batch: npt.NDArray[Any], in_tracks: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """A column of the previous fixes, from the batch's or the tracks' column; one gather
+        when every previous fix is remembered (batches of one fix per device)."""
+        if not self.any_own:
+            return in_tracks[self.track]
+        own = self.prev_row >= 0
+        return np.where(own, in_batch[np.maximum(self.prev_row, 0)], in_tracks[self.track])
 
 
 def crossings(
@@ -70,35 +96,30 @@ def crossings(
     ``candidate`` marks the pairs whose own fix is compliant; ``radius`` is each row's disk
     radius in metres.
     """
-    cand: IntArray = (candidate & (book.kind[slots] == STAY_OUTSIDE_CODE)).nonzero()[0]
-    cand = cand[seq.in_order[rows[cand]]]
-    pr = seq.prev_row[rows[cand]]
-    p_t = np.where(pr >= 0, b.t_ms[np.maximum(pr, 0)], tracks.t[np.maximum(-1 - pr, 0)])
+    cand: IntArray = (candidate & book.stay_outside[slots]).nonzero()[0]
+    r = rows[cand]
+    keep = seq.in_order[r]
+    cand, r = cand[keep], r[keep]
+    prev = _Previous(seq.prev_row[r])
     # No previous fix (NEVER_MS) is never recent enough; comparing this way cannot overflow.
-    recent = p_t >= b.t_ms[rows[cand]] - MAX_CROSSING_GAP_S * 1000.0
-    cand, pr = cand[recent], pr[recent]
-    own, own_row, track = pr >= 0, np.maximum(pr, 0), np.maximum(-1 - pr, 0)
-    r, s = rows[cand], slots[cand]
-    p_lon = np.where(own, b.lon[own_row], tracks.lon[track])
-    p_lat = np.where(own, b.lat[own_row], tracks.lat[track])
+    recent = prev.of(b.t_ms, tracks.t) >= b.t_ms[r] - MAX_CROSSING_GAP_S * 1000.0
+    cand, r, prev = cand[recent], r[recent], prev.take(recent)
+    s = slots[cand]
+    p_lon, p_lat = prev.of(b.lon, tracks.lon), prev.of(b.lat, tracks.lat)
     lon, lat = b.lon[r], b.lat[r]
-    box = book.area_box[s].T
-    circ = (~np.isnan(book.circle_m[s])).nonzero()[0]
-    if circ.size:
-        sc = s[circ]
-        halves = prefilter.circle_box(
-            p_lat[circ], lat[circ], book.circle_lat[sc], book.circle_m[sc]
-        )
-        box[:, circ] = book.circle_lon[sc], halves[0], book.circle_lat[sc], halves[1]
-    # NaN boxes (keep-away rules, which are never stay_outside) meet nothing.
-    near = prefilter.segments_meet_boxes(p_lon, p_lat, lon, lat, tuple(box)).nonzero()[0]
+    # NaN boxes (keep-away rules, which are never stay_outside) meet nothing. A circle's box
+    # holds for ends near its latitude only (NaN for areas, so never "far" for them).
+    c_lat = book.circle_lat[s]
+    far = (np.abs(p_lat - c_lat) > prefilter.CIRCLE_BOX_LAT_DEG) | (
+        np.abs(lat - c_lat) > prefilter.CIRCLE_BOX_LAT_DEG
+    )
+    meet = prefilter.segments_meet_boxes(p_lon, p_lat, lon, lat, tuple(book.cross_box[s].T))
+    near: IntArray = (meet | far).nonzero()[0]
     if not near.size:
         return near
-    cand, r, s, own = cand[near], r[near], s[near], own[near]
-    own_row, track = own_row[near], track[near]
+    cand, r, s, prev = cand[near], r[near], s[near], prev.take(near)
     p_lon, p_lat, lon, lat = p_lon[near], p_lat[near], lon[near], lat[near]
-    p_t = np.where(own, b.t_ms[own_row], tracks.t[track])
-    p_r = np.where(own, radius[own_row], tracks.radius[track])
+    p_t, p_r = prev.of(b.t_ms, tracks.t), prev.of(radius, tracks.radius)
     r_now = radius[r]
     dt_s = (b.t_ms[r] - p_t) / 1000.0
     dx, dy = plane_offsets_m(lon, lat, p_lon, p_lat)

@@ -49,7 +49,7 @@ from geofence.hysteresis import evidence as evidence_event
 from geofence.models import Fix, FixRef, LeavePermit, Rule, Verdict, Zone, utc_from_ms
 from geofence.permits import ALLOWS_DESTINATION, PermitIndex
 from geofence.results import BatchResult, coalesce
-from geofence.rulebook import KEEP_AWAY_CODE, RuleBook, ZoneCache, present, relate_zone
+from geofence.rulebook import RuleBook, ZoneCache, present, relate_zone
 from geofence.schedule import active
 from geofence.slots import SlotStates
 from geofence.state import RuleState
@@ -59,8 +59,9 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 _C, _V, _U, _NA = (int(v) for v in Verdict)
-# Verdict by rule kind code (rows) and relation code (INSIDE, OUTSIDE, UNCERTAIN).
-_VERDICT = np.array([[_C, _V, _U], [_V, _C, _U], [_C, _V, _U], [_V, _C, _U]], dtype=np.int8)
+# Verdict by rule kind code (rows) and relation code (INSIDE, OUTSIDE, UNCERTAIN), flat: indexed
+# by ``RuleBook.verdict_row`` plus the relation code.
+_VERDICT = np.array([[_C, _V, _U], [_V, _C, _U], [_C, _V, _U], [_V, _C, _U]], dtype=np.int8).ravel()
 _VERDICTS = tuple(Verdict)
 REASONS = ("", "crossing", "not_valid", "schedule", "no_protected_position", "suspended")
 _CROSSING, _NOT_VALID, _SCHEDULE, _NO_PROTECTED, _SUSPENDED = 1, 2, 3, 4, 5
@@ -163,25 +164,30 @@ class GeofenceEngine:
         if not len(batch):
             return BatchResult([], 0, 0, 0)
         dev = self._tracks.ids(batch.device_id)
-        b, dev = sort_by_device(batch, dev)
-        fresh = np.ones(len(b), dtype=bool)
-        fresh[1:] = (dev[1:] != dev[:-1]) | (b.t_ms[1:] != b.t_ms[:-1]) | (b.seq[1:] != b.seq[:-1])
-        if not fresh.all():
-            keep = fresh.nonzero()[0]
-            b, dev = b.take(keep), dev[keep]
+        b, dev, distinct = sort_by_device(batch, dev)
+        if not distinct:
+            fresh = np.ones(len(b), dtype=bool)
+            fresh[1:] = (
+                (dev[1:] != dev[:-1]) | (b.t_ms[1:] != b.t_ms[:-1]) | (b.seq[1:] != b.seq[:-1])
+            )
+            if not fresh.all():
+                keep = fresh.nonzero()[0]
+                b, dev = b.take(keep), dev[keep]
         radius = rel.disk_radius(b.acc)
         rows, slots = self._book.pairs(b.case_id)
         pairs = self._relate(b, radius, rows, slots)
-        seq = order_of_rows(b, dev, self._tracks)
+        seq = order_of_rows(b, dev, self._tracks, distinct=distinct)
         hit = crossings(b, radius, self._tracks, self._book, rows, slots, pairs.verdict == _C, seq)
         pairs.verdict[hit], pairs.reason[hit], pairs.crossing_prev[hit] = _V, _CROSSING, True
         prev_row, in_order = seq.prev_row, seq.in_order
         self._applicability(b, pairs)
         late = b.t_ms[pairs.rows] <= self._slots.wm[pairs.slots]
         events, touched = self._advance(b, dev, prev_row, pairs, late)
-        self._tracks.advance(dev, b.t_ms, b.seq, b.lon, b.lat, radius, in_order)
+        columns = (b.t_ms, b.seq, b.lon, b.lat, radius)
+        self._tracks.advance(dev, *columns, in_order, distinct=distinct)
+        late_pairs = int(np.count_nonzero(late))
         return BatchResult(
-            coalesce(events), len(b), len(rows), int(late.sum()), touched, self._book.keys
+            coalesce(events), len(b), len(rows), late_pairs, touched, self._book.keys
         )
 
     def _relate(self, b: FixBatch, radius: FloatArray, rows: IntArray, slots: IntArray) -> _Pairs:
@@ -192,8 +198,9 @@ class GeofenceEngine:
         zoned = (area >= 0).nonzero()[0]
         if zoned.size:
             r, a = rows[zoned], area[zoned]
-            relation[zoned] = book.grids.classify(a, b.lon[r], b.lat[r], radius[r])
-            open_ = relation[zoned] == UNDECIDED
+            codes = book.grids.classify(a, b.lon[r], b.lat[r], radius[r])
+            relation[zoned] = codes
+            open_ = codes == UNDECIDED
             zoned, r, a = zoned[open_], r[open_], a[open_]
         if zoned.size:
             s = slots[zoned]
@@ -207,7 +214,7 @@ class GeofenceEngine:
                 one = a == k
                 i, rk = zoned[one], r[one]
                 relation[i] = book.areas[k].relate_exact(b.lon[rk], b.lat[rk], radius[rk])
-        circ = (~np.isnan(book.circle_m[slots])).nonzero()[0]
+        circ = book.is_circle[slots].nonzero()[0]
         if circ.size:
             s = slots[circ]
             centre = (book.circle_lon[s], book.circle_lat[s], book.circle_m[s])
@@ -221,7 +228,8 @@ class GeofenceEngine:
             relation[circ] = rel.relate_circles(
                 b.lon[r], b.lat[r], radius[r], *(c[near] for c in centre)
             )
-        kaf = (book.kind[slots] == KEEP_AWAY_CODE).nonzero()[0]
+        kaf = book.keep_away[slots].nonzero()[0]
+        absent = kaf[:0]
         if kaf.size:
             r, s = rows[kaf], slots[kaf]
             p = self._slot_protected[s]
@@ -237,9 +245,10 @@ class GeofenceEngine:
                 prot.radius[pc],
                 book.min_distance_m[s],
             )
-            reason[kaf[~ok]] = _NO_PROTECTED
-        verdict = _VERDICT[book.kind[slots], relation]
-        verdict[reason == _NO_PROTECTED] = _NA
+            absent = kaf[~ok]
+            reason[absent] = _NO_PROTECTED
+        verdict = _VERDICT.take(book.verdict_row[slots] + relation)
+        verdict[absent] = _NA
         none = np.full(len(rows), -1, dtype=np.int64)
         return _Pairs(
             rows, slots, verdict, reason, np.zeros(len(rows), dtype=bool), none, none.copy()
@@ -247,17 +256,20 @@ class GeofenceEngine:
 
     def _applicability(self, b: FixBatch, pairs: _Pairs) -> None:
         book = self._book
-        t = b.t_ms[pairs.rows]
-        s = pairs.slots
-        invalid = (t < book.valid_from[s]) | (t >= book.valid_to[s])
-        pairs.verdict[invalid] = _NA
-        pairs.reason[invalid] = _NOT_VALID
-        sched = book.schedule_index[s]
-        for k in present(sched):
-            idx = (sched == k).nonzero()[0]
-            off = idx[~active(book.schedules[k], t[idx]) & (pairs.reason[idx] != _NOT_VALID)]
-            pairs.verdict[off] = _NA
-            pairs.reason[off] = _SCHEDULE
+        timed = book.timed[pairs.slots].nonzero()[0]  # rules with a validity window or schedule
+        if timed.size:
+            t = b.t_ms[pairs.rows[timed]]
+            s = pairs.slots[timed]
+            invalid = timed[(t < book.valid_from[s]) | (t >= book.valid_to[s])]
+            pairs.verdict[invalid] = _NA
+            pairs.reason[invalid] = _NOT_VALID
+            sched = book.schedule_index[s]
+            for k in present(sched):
+                sub = (sched == k).nonzero()[0]
+                idx = timed[sub]
+                off = idx[~active(book.schedules[k], t[sub]) & (pairs.reason[idx] != _NOT_VALID)]
+                pairs.verdict[off] = _NA
+                pairs.reason[off] = _SCHEDULE
         if not len(self._permits.case_ids):
             return
         for i in np.isin(b.case_id[pairs.rows], self._permits.case_ids).nonzero()[0]:
@@ -304,13 +316,12 @@ class GeofenceEngine:
         idx = pair_slow.nonzero()[0]
         if not idx.size:
             return events, s
-        r = pairs.rows[idx]
-        idx = idx[np.lexsort((b.seq[r], b.t_ms[r], s[idx]))]
+        idx = self._in_slot_order(b, s, pairs.rows, idx)
         gs, r = s[idx], pairs.rows[idx]
         group_slots, verdicts, lateness = gs.tolist(), v[idx].tolist(), late[idx].tolist()
         t_ms, names, seqs = b.t_ms[r].tolist(), b.device_id[r].tolist(), b.seq[r].tolist()
         permits = pairs.permit[idx].tolist()
-        edges = [0, *(np.diff(gs).nonzero()[0] + 1).tolist(), idx.size]
+        edges = [0, *((gs[1:] != gs[:-1]).nonzero()[0] + 1).tolist(), idx.size]
         todo: list[tuple[int, int, bool]] = []  # (first, end, moved) of groups left, in order
         for lo, hi in itertools.pairwise(edges):
             moved = (
@@ -336,11 +347,32 @@ class GeofenceEngine:
                 events.extend(self._run_slot(slot, obs, lateness[lo:hi]))
         return events, s
 
+    @staticmethod
+    def _in_slot_order(b: FixBatch, s: IntArray, rows: IntArray, idx: IntArray) -> IntArray:
+        """The pairs ``idx`` ordered by slot, then fix time, then seq (a plain sort by slot when
+        no slot has two of them, the usual case: the same order, without the three-key sort)."""
+        order = idx[np.argsort(s[idx], kind="stable")]
+        by_slot = s[order]
+        if bool((by_slot[1:] != by_slot[:-1]).all()):
+            return order
+        r = rows[idx]
+        return idx[np.lexsort((b.seq[r], b.t_ms[r], s[idx]))]
+
     def _run_slot(
         self, slot: int, observations: list[Observation], lateness: list[bool]
     ) -> list[GeofenceEvent]:
-        """Step one (case, rule) through its observations of this batch (in fix time order)."""
+        """Step one (case, rule) through its observations of this batch (in fix time order).
+
+        One in-order observation (the usual case) is one ``update``; ``hold``, the shortcut for
+        several observations confirming the condition, gives the same result for one.
+        """
         rule = self._book.rules[slot]
+        if len(observations) == 1 and not lateness[0]:
+            state, produced = update(
+                self._slots.current(slot, watermark=False), observations[0], rule
+            )
+            self._slots.store(slot, state)
+            return produced
         any_late = any(lateness)
         # update and hold set the watermark first, so only late findings need it materialised
         state = self._slots.current(slot, watermark=any_late)

@@ -38,12 +38,15 @@ def wrap_degrees(delta: FloatArray) -> FloatArray:
 
     Computes ``(delta + 180) % 360 - 180``. The float remainder is slow (~20 ns a value), and
     for values already in [0, 360) it returns them unchanged, so when the whole array is in range
-    (the usual case) it is skipped: the result is bit-identical either way.
+    (the usual case) it is skipped: the result is bit-identical either way. The range is checked
+    with one reduction on the result: rounding is monotone, so ``|shifted - 180| < 180`` only if
+    ``0 <= shifted < 360`` (and never for NaN).
     """
     shifted = np.asarray(delta, dtype=np.float64) + 180.0
-    if shifted.size and not (shifted.min() >= 0.0 and shifted.max() < 360.0):
-        shifted = shifted % 360.0
-    return np.asarray(shifted - 180.0, dtype=np.float64)
+    wrapped = shifted - 180.0
+    if wrapped.size and not np.abs(wrapped).max() < 180.0:
+        wrapped = shifted % 360.0 - 180.0
+    return wrapped
 
 
 def plane_offsets_m(
@@ -112,6 +115,33 @@ class LocalProjection:
         lon, lat = self._inverse.transform(np.asarray(x, np.float64), np.asarray(y, np.float64))
         lon = self.lon0 + wrap_degrees(np.asarray(lon, dtype=np.float64) - self.lon0)
         return lon, np.asarray(lat, dtype=np.float64)
+
+
+def projected_metres_per_degree(
+    lat_min: float, lat_max: float, x_far_m: float
+) -> tuple[float, float]:
+    """Upper bounds of ``LocalProjection`` metres per degree of longitude and of latitude, for
+    points with latitudes in ``[lat_min, lat_max]`` degrees and eastings within ``x_far_m``
+    metres of the central meridian.
+
+    The projection is conformal: a step of ``dlon``, ``dlat`` (radians) has projected length
+    ``k * hypot(N cos(lat) dlon, M dlat)``, with ``M`` and ``N`` the meridian and prime-vertical
+    radii of curvature and ``k`` the scale factor. Over the band, ``N cos(lat)`` is largest at the
+    latitude nearest the equator and ``M`` at the one farthest from it. The scale of a transverse
+    Mercator grows with the easting, ``k ~ 1 + x^2 / (2 M N)``, and is at most that of the sphere
+    of the smallest radius of curvature ``a(1 - e^2)``, ``cosh(x / (a(1 - e^2)))``
+    (``tests/unit/geofence/test_grid_bound.py`` checks it against PROJ's scale factors). So
+    along the straight lon/lat path between two points of the band the projected distance is at
+    most ``hypot(m_lon * dlon_deg, m_lat * dlat_deg)`` with the two bounds returned.
+    """
+    near = 0.0 if lat_min <= 0.0 <= lat_max else min(abs(lat_min), abs(lat_max))
+    far = max(abs(lat_min), abs(lat_max))
+    radians = np.pi / 180.0
+    s_near, s_far = np.sin(near * radians), np.sin(far * radians)
+    n_cos = WGS84_A * np.cos(near * radians) / np.sqrt(1.0 - WGS84_E2 * s_near * s_near)
+    m = WGS84_A * (1.0 - WGS84_E2) / (1.0 - WGS84_E2 * s_far * s_far) ** 1.5
+    k = np.cosh(x_far_m / (WGS84_A * (1.0 - WGS84_E2)))
+    return float(k * n_cos * radians), float(k * m * radians)
 
 
 @lru_cache(maxsize=256)

@@ -14,12 +14,21 @@ few hundred metres at most, so its image is a parallelogram to within far less t
 and the farthest point of it from the centre is a corner; the 1% margin covers that many times
 over. A fix disk of radius r is then certainly inside when ``low > r``, certainly outside when
 ``high < -r``, and certainly UNCERTAIN (the boundary within r) when ``-r <= low`` and
-``high <= r``; anything else is left ``UNDECIDED`` for the exact test. Cells near the boundary
-are split into finer cells, which settle fixes closer to it. A fix off the grid is at least the
-grid's padding away from the zone's degree box, which settles smaller disks as outside.
+``high <= r``; anything else is left ``UNDECIDED`` for the exact test. A fix off the grid is at
+least the grid's padding away from the zone's degree box, which settles smaller disks as outside.
+
+Cells near the boundary are split into finer cells, which settle fixes closer to it. There the
+bound is the fix's own distance from the fine cell's centre, not the cell's whole reach: with
+``m_lon``, ``m_lat`` upper bounds of projected metres per degree over the grid
+(``geodesy.projected_metres_per_degree``: the ellipsoid's radii of curvature over the grid's
+latitudes, the projection's scale at the grid's farthest easting), a fix ``dlon``, ``dlat``
+degrees from the centre is at most ``hypot(m_lon * dlon, m_lat * dlat)`` projected metres from
+it, so ``|sd(fix) - sd(centre)|`` is at most that (raised by ``LIPSCHITZ_MARGIN`` relative and
+``REACH_SLACK_M`` absolute, for rounding in the offsets and in pyproj). A fix near the centre
+of its cell is thus judged almost as if its own signed distance were known.
 
 The grid therefore never decides differently from the exact test, it only decides less often
-(``tests/unit/geofence/test_fast_paths.py`` checks this property).
+(``tests/unit/geofence/test_fast_paths.py`` and ``test_grid_bound.py`` check this property).
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from geofence.geodesy import FloatArray, wrap_degrees
+from geofence.geodesy import FloatArray, projected_metres_per_degree, wrap_degrees
 from geofence.prefilter import BOX_SLACK_M, M_PER_DEG_LAT_MIN, M_PER_DEG_LON_EQ
 
 RelArray = npt.NDArray[np.int8]
@@ -42,7 +51,8 @@ UNDECIDED = np.int8(3)
 REFINE = 8
 """Cells near the boundary are split into REFINE x REFINE finer cells (8: a city's ~400 m
 cells become ~50 m ones, which settles about a quarter more of the fixes near the line than 4
-did, for ~0.4 s more compile time on a 1,500-vertex boundary)."""
+did, for ~0.4 s more compile time on a 1,500-vertex boundary). A power of two, so a position's
+place within its cell is exact in fine cells."""
 REFINE_BAND_M = 300.0
 """A cell is refined when the boundary may be within its reach plus this many metres."""
 MAX_FINE_CELLS = 400_000
@@ -50,7 +60,10 @@ MAX_FINE_CELLS = 400_000
 REACH_MARGIN = 0.01
 """Relative margin on a cell's reach (projected metres from its centre to its corners)."""
 REACH_SLACK_M = 0.001
-"""Absolute margin on a cell's reach, metres (covers rounding in the distance computations)."""
+"""Absolute margin on a cell's reach and on a fix's distance from its fine cell's centre, metres
+(covers rounding in the distance computations)."""
+LIPSCHITZ_MARGIN = 1e-6
+"""Relative margin on a fix's distance from its fine cell's centre (rounding in the offsets)."""
 _M_PER_DEG = 111_320.0  # about one degree of latitude, metres; only sizes cells, never bounds
 
 
@@ -93,6 +106,14 @@ class DegreeGrid:
         node_lat = self.lat0 + np.arange(self.ny + 1) * self.dlat
         gx, gy = np.meshgrid(node_lon, node_lat)
         sd, reach = _cell_bounds(gx, gy, project, signed_distance)
+        # Any point of the grid is within two reaches of a node, so of the nodes' eastings.
+        x_far = float(np.abs(project(gx.ravel(), gy.ravel())[0]).max() + 2.0 * reach.max())
+        lat_end = self.lat0 + self.ny * self.dlat
+        m_lon, m_lat = projected_metres_per_degree(self.lat0, lat_end, x_far)
+        self.fine_sx = m_lon * self.dlon / REFINE * (1.0 + LIPSCHITZ_MARGIN)
+        """Metres per fine cell along longitude, an upper bound (see the module docstring)."""
+        self.fine_sy = m_lat * self.dlat / REFINE * (1.0 + LIPSCHITZ_MARGIN)
+        """Metres per fine cell along latitude, an upper bound."""
         # A border of cells catches positions off the grid: they are at least the padding away
         # from the zone's box, so they are outside any disk smaller than that (judged with the
         # same lower bounds of metres per degree as ``prefilter.far_from_boxes``).
@@ -119,7 +140,8 @@ class DegreeGrid:
     ) -> None:
         """Split the cells near the boundary into ``REFINE`` x ``REFINE`` finer cells.
 
-        ``fine_base`` maps a (padded) cell to the first of its fine cells, or -1.
+        ``fine_base`` maps a (padded) cell to the first of its fine cells, or -1; ``fine_sd``
+        holds the fine cells' centre signed distances (metres, row by row).
         """
         band = np.flatnonzero((np.abs(sd) <= reach + REFINE_BAND_M).ravel())
         if not refine or band.size * REFINE * REFINE > MAX_FINE_CELLS:
@@ -129,11 +151,10 @@ class DegreeGrid:
         lon = self.lon0 + (ix[:, None, None] + steps[None, None, :]) * self.dlon
         lat = self.lat0 + (iy[:, None, None] + steps[None, :, None]) * self.dlat
         lon, lat = np.broadcast_arrays(lon, lat)
-        fine_sd, fine_reach = _cell_bounds(lon, lat, project, distance)
-        self.fine_low = (fine_sd - fine_reach).ravel()
-        self.fine_high = (fine_sd + fine_reach).ravel()
+        self.fine_sd = _cell_bounds(lon, lat, project, distance)[0].ravel()
         self.fine_base = np.full(self.low.size, -1, dtype=np.int64)
         self.fine_base[(iy + 1) * (self.nx + 2) + ix + 1] = np.arange(band.size) * REFINE**2
+        self._fine = _fine_table(self, 0)
 
     def classify(self, lon: FloatArray, lat: FloatArray, radius: FloatArray) -> RelArray:
         """Relation codes of disks (degrees centre, ``radius`` metres), or ``UNDECIDED``.
@@ -145,7 +166,7 @@ class DegreeGrid:
         v = (lat * self.v_scale + self.v_shift).clip(0.0, self.ny + 1.0)
         cell = v.astype(np.int64) * (self.nx + 2) + u.astype(np.int64)
         out = _codes(self.low.take(cell), self.high.take(cell), radius)
-        return _refined(out, cell, u, v, radius, self.fine_base, self.fine_low, self.fine_high)
+        return _refined(out, cell, u, v, radius, self._fine, self.fine_sd)
 
 
 def _cell_bounds(
@@ -178,25 +199,54 @@ def _refined(
     u: FloatArray,
     v: FloatArray,
     radius: FloatArray,
-    fine_base: npt.NDArray[np.int64],
-    fine_low: FloatArray,
-    fine_high: FloatArray,
+    fine: FloatArray,
+    fine_sd: FloatArray,
 ) -> RelArray:
-    """Settle ``UNDECIDED`` codes of positions (cell coordinates u, v) in refined cells."""
+    """Settle ``UNDECIDED`` codes of positions (cell coordinates u, v) in refined cells.
+
+    ``fine`` is ``_fine_table``'s row per (padded) cell, ``fine_sd`` the fine cells' centre
+    signed distances. A position's bounds are its fine cell's centre signed distance +- its
+    distance from that centre.
+    """
     idx = (out == UNDECIDED).nonzero()[0]
     if not idx.size:
         return out
-    base = fine_base.take(cell[idx])
-    keep = base >= 0
-    idx, base = idx[keep], base[keep]
-    if not idx.size:
+    info = fine.take(cell[idx], axis=0)
+    keep = (info[:, 0] >= 0.0).nonzero()[0]
+    if not keep.size:
         return out
-    fu, fv = u[idx], v[idx]
-    col = ((fu - np.floor(fu)) * REFINE).astype(np.int64).clip(0, REFINE - 1)
-    row = ((fv - np.floor(fv)) * REFINE).astype(np.int64).clip(0, REFINE - 1)
-    sub = base + row * REFINE + col
-    out[idx] = _codes(fine_low.take(sub), fine_high.take(sub), radius[idx])
+    idx, info = idx[keep], info[keep]
+    # (column, row) within the coarse cell, in fine cells: exact, as REFINE is a power of two
+    at = np.column_stack((u[idx], v[idx]))
+    at -= np.floor(at)
+    at *= REFINE
+    col_row = np.minimum(at.astype(np.int64), REFINE - 1)
+    # offsets from the fine cell's centre times metres per fine cell (east, north)
+    at -= col_row
+    at -= 0.5
+    at *= info[:, 1:]
+    apart = np.hypot(at[:, 0], at[:, 1]) + REACH_SLACK_M
+    sub = info[:, 0].astype(np.int64) + col_row[:, 1] * REFINE + col_row[:, 0]
+    out[idx] = _lipschitz_codes(fine_sd.take(sub), apart, radius[idx])
     return out
+
+
+def _fine_table(grid: DegreeGrid, offset: int) -> FloatArray:
+    """Per (padded) cell of ``grid``: its first fine cell plus ``offset`` (-1 if none) and the
+    metres per fine cell along longitude and latitude, as floats (one row gathered per fix)."""
+    base = np.where(grid.fine_base >= 0, grid.fine_base + offset, -1).astype(np.float64)
+    table = np.empty((base.size, 3))
+    table[:, 0], table[:, 1], table[:, 2] = base, grid.fine_sx, grid.fine_sy
+    return table
+
+
+def _lipschitz_codes(sd: FloatArray, apart: FloatArray, radius: FloatArray) -> RelArray:
+    """``_codes`` of the bounds ``sd - apart`` and ``sd + apart`` (all metres)."""
+    reach = radius + apart
+    inside = (sd > reach).view(np.int8)
+    outside = (sd < -reach).view(np.int8)
+    within = (np.abs(sd) <= radius - apart).view(np.int8)
+    return np.asarray(UNDECIDED - 3 * inside - 2 * outside - within, dtype=np.int8)
 
 
 def _codes(low: FloatArray, high: FloatArray, radius: FloatArray) -> RelArray:
@@ -225,19 +275,13 @@ class GridStack:
         self.u_max = np.array([g.nx + 1.0 for g in grids])
         self.v_max = np.array([g.ny + 1.0 for g in grids])
         self.stride = np.array([g.nx + 2 for g in grids], dtype=np.int64)
-        fine_sizes = [g.fine_low.size for g in grids]
+        fine_sizes = [g.fine_sd.size for g in grids]
         fine_offset = np.cumsum([0, *fine_sizes[:-1]]).astype(np.int64)
-        self.fine_low = np.concatenate([g.fine_low for g in grids]) if grids else np.zeros(0)
-        self.fine_high = np.concatenate([g.fine_high for g in grids]) if grids else np.zeros(0)
-        self.fine_base = (
-            np.concatenate(
-                [
-                    np.where(g.fine_base >= 0, g.fine_base + o, -1)
-                    for g, o in zip(grids, fine_offset, strict=True)
-                ]
-            )
+        self.fine_sd = np.concatenate([g.fine_sd for g in grids]) if grids else np.zeros(0)
+        self.fine = (
+            np.concatenate([_fine_table(g, o) for g, o in zip(grids, fine_offset, strict=True)])
             if grids
-            else np.zeros(0, dtype=np.int64)
+            else np.zeros((0, 3))
         )
 
     def classify(
@@ -251,4 +295,4 @@ class GridStack:
         col, row = u.astype(np.int64), v.astype(np.int64)
         cell = self.offset[which] + row * self.stride[which] + col
         out = _codes(self.low.take(cell), self.high.take(cell), radius)
-        return _refined(out, cell, u, v, radius, self.fine_base, self.fine_low, self.fine_high)
+        return _refined(out, cell, u, v, radius, self.fine, self.fine_sd)

@@ -67,31 +67,36 @@ def segments_meet_boxes(
     )
 
 
-def circle_box(
-    lat0: FloatArray, lat1: FloatArray, centre_lat: FloatArray, circle_m: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """Half sizes (degrees of longitude, latitude) of a box no segment can skip to near a circle.
+CIRCLE_BOX_LAT_DEG = 1.0
+"""``circle_box`` holds for segments whose ends are within this many degrees of latitude of the
+circle's centre (crossings keep every other segment as a candidate)."""
+
+
+def circle_box(centre_lat: FloatArray, circle_m: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Half sizes (degrees of longitude, latitude) of a box no segment can skip to near a circle,
+    for segments whose ends are within ``CIRCLE_BOX_LAT_DEG`` of the centre's latitude.
 
     A segment whose degree box misses the box ``centre +- halves`` stays ``circle_m`` metres or
     more from the centre in the plane of ``plane_offsets_m``, so ``circle_crossings`` (which needs
     it closer than ``circle_m - radius``) rejects it. There an end's east offset is at least
-    |dlon| * a * cos(max |latitude| of the end and the centre) and its north offset at least
-    |dlat| * a * (1 - e^2) (radians times the smallest radii of curvature); both vary linearly
-    along the segment, so two ends beyond ``circle_m`` on one side keep the whole segment beyond.
-    A 0.1% margin covers rounding.
+    |dlon| * a * cos(|centre latitude| + ``CIRCLE_BOX_LAT_DEG``) (``circle_lon_metres``) and its
+    north offset at least |dlat| * a * (1 - e^2) (radians times the smallest radii of
+    curvature); both vary linearly along the segment, so two ends beyond ``circle_m`` on one side
+    keep the whole segment beyond. A 0.1% margin covers rounding. The box depends on the circle
+    only, so it is computed once per rule (``RuleBook.cross_box``).
     """
     reach = 1.001 * circle_m
-    steepest = np.maximum(np.maximum(np.abs(lat0), np.abs(lat1)), np.abs(centre_lat))
-    per_deg_lon = np.maximum(_RAD * WGS84_A * np.cos(np.radians(steepest)), 1e-9)
+    per_deg_lon = np.maximum(circle_lon_metres(centre_lat), 1e-9)
     return reach / per_deg_lon, reach / _M_PER_DEG_LAT_MIN_EXACT
 
 
 def circle_lon_metres(centre_lat: FloatArray) -> FloatArray:
-    """Fewest metres per degree of longitude within 1 degree of latitude of each centre.
+    """Fewest metres per degree of longitude within ``CIRCLE_BOX_LAT_DEG`` (1 degree) of
+    latitude of each centre.
 
     That is ``a * cos(|lat| + 1)`` in radians: the prime-vertical radius is at least ``a``.
     """
-    steepest = np.minimum(np.abs(centre_lat) + 1.0, 90.0)
+    steepest = np.minimum(np.abs(centre_lat) + CIRCLE_BOX_LAT_DEG, 90.0)
     return np.asarray(_RAD * WGS84_A * np.cos(np.radians(steepest)), dtype=np.float64)
 
 

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from geofence.errors import RuleError
 from geofence.grid import GridStack
 from geofence.models import Rule, RuleKind, WeeklySchedule, Zone, ZoneKind, epoch_ms
-from geofence.prefilter import circle_lon_metres
+from geofence.prefilter import circle_box, circle_lon_metres
 from geofence.relation import CompiledArea, disk_radius, relate_circles
 
 IntArray = npt.NDArray[np.int64]
@@ -89,6 +89,10 @@ class RuleBook:
             raise RuleError("duplicate (case_id, rule_id) among rules")
         self.slot_of_key = {k: i for i, k in enumerate(self.keys)}
         self.kind = np.array([KIND_CODES[r.kind] for r in self.rules], dtype=np.int8)
+        self.stay_outside = self.kind == STAY_OUTSIDE_CODE
+        self.keep_away = self.kind == KEEP_AWAY_CODE
+        self.verdict_row = 3 * self.kind.astype(np.int64)
+        """Per slot: where its kind's row of verdicts by relation code starts (engine)."""
         self.area_index = np.full(n, -1, dtype=np.int64)
         self.circle_lon = np.full(n, np.nan)
         self.circle_lat = np.full(n, np.nan)
@@ -117,8 +121,17 @@ class RuleBook:
         self.area_cos_floor = np.where(self.area_index >= 0, 1.0, np.nan)
         self.area_cos_floor[self.area_index >= 0] = floors[self.area_index[self.area_index >= 0]]
         """Per slot: the zone's degree box (lon_mid, lon_half, lat_mid, lat_half); NaN if none."""
+        self.is_circle = ~np.isnan(self.circle_m)
         self.circle_lon_m = circle_lon_metres(np.nan_to_num(self.circle_lat))
         """Per circle slot: fewest metres per degree of longitude near its centre."""
+        half_lon, half_lat = circle_box(self.circle_lat, self.circle_m)
+        circles = ~np.isnan(self.circle_m)
+        self.cross_box = self.area_box.copy()
+        self.cross_box[circles] = np.column_stack(
+            (self.circle_lon, half_lon, self.circle_lat, half_lat)
+        )[circles]
+        """Per slot: a degree box (as ``area_box``) that a segment must meet to cross the zone;
+        for circles ``prefilter.circle_box``, valid for segment ends near the centre's latitude."""
         self.valid_from = np.array(
             [NEVER_MS if r.valid_from is None else epoch_ms(r.valid_from) for r in self.rules],
             dtype=np.int64,
@@ -127,6 +140,8 @@ class RuleBook:
             [FOREVER_MS if r.valid_to is None else epoch_ms(r.valid_to) for r in self.rules],
             dtype=np.int64,
         )
+        self.timed = (self.valid_from != NEVER_MS) | (self.valid_to != FOREVER_MS)
+        """Per slot: the rule has a validity window or (below) a weekly schedule."""
         self.schedules: list[WeeklySchedule] = []
         schedule_slots: dict[WeeklySchedule, int] = {}
         self.schedule_index = np.full(n, -1, dtype=np.int64)
@@ -136,6 +151,7 @@ class RuleBook:
                     schedule_slots[rule.schedule] = len(self.schedules)
                     self.schedules.append(rule.schedule)
                 self.schedule_index[i] = schedule_slots[rule.schedule]
+        self.timed |= self.schedule_index >= 0
         self.protected_id = [
             str(r.params["protected_device_id"]) if r.kind is RuleKind.KEEP_AWAY_FROM else ""
             for r in self.rules
@@ -152,6 +168,16 @@ class RuleBook:
         self._case_at = np.append(self.case_ids, self.case_ids[-1:])
         self._first_at = np.append(self.case_ptr[:-1], 0)
         self._count_at = np.append(np.diff(self.case_ptr), 0)
+        # Case ids are database keys, dense enough for a table from case id to position
+        # (``searchsorted`` of each case, ~10 ns a fix, is the fallback for sparse ones).
+        first = int(self.case_ids[0]) if n else 0
+        span = int(self.case_ids[-1]) - first + 1 if n else 0
+        self._dense_first = first
+        self._dense = (
+            np.searchsorted(self.case_ids, np.arange(first, first + span))
+            if span <= 4 * n
+            else None
+        )
 
     def zone(self, zone_id: int, rule: Rule | None = None) -> Zone:
         """The zone ``zone_id``; a rule or permit naming an unknown zone is an error."""
@@ -166,7 +192,12 @@ class RuleBook:
         if not len(self.case_ids):
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
-        pos = np.searchsorted(self.case_ids, case_id)
+        if self._dense is None:
+            pos = np.searchsorted(self.case_ids, case_id)
+        else:
+            # any position will do outside the table: the case check below gives no slots
+            at = np.minimum(np.maximum(case_id - self._dense_first, 0), len(self._dense) - 1)
+            pos = self._dense.take(at)
         counts = np.where(self._case_at[pos] == case_id, self._count_at[pos], 0)
         ends = counts.cumsum()
         rows = np.arange(len(case_id)).repeat(counts)

@@ -70,11 +70,21 @@ class DeviceTracks(_Columns):
         lat: FloatArray,
         radius: FloatArray,
         in_order: npt.NDArray[np.bool_],
+        *,
+        distinct: bool = False,
     ) -> None:
-        """Remember each device's last in-order row (rows sorted by device, then time)."""
-        last = np.ones(len(dev), dtype=bool)
-        last[:-1] = dev[1:] != dev[:-1]
-        rows = (last & in_order).nonzero()[0]
+        """Remember each device's last in-order row (rows sorted by device, then time;
+        ``distinct`` when every device has one row only, which spares finding the last)."""
+        if distinct and bool(in_order.all()):
+            self.t[dev], self.seq[dev] = t_ms, seq
+            self.lon[dev], self.lat[dev], self.radius[dev] = lon, lat, radius
+            return
+        if distinct:
+            rows = in_order.nonzero()[0]
+        else:
+            last = np.ones(len(dev), dtype=bool)
+            last[:-1] = dev[1:] != dev[:-1]
+            rows = (last & in_order).nonzero()[0]
         d = dev[rows]
         self.t[d], self.seq[d] = t_ms[rows], seq[rows]
         self.lon[d], self.lat[d], self.radius[d] = lon[rows], lat[rows], radius[rows]

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from geofence.geodesy import wrap_degrees
 from geofence.grid import UNDECIDED, GridStack
-from geofence.hysteresis import Observation, steady_verdicts, step, update
+from geofence.hysteresis import Observation, hold, steady_verdicts, step, update
 from geofence.models import FixRef, RuleKind, Verdict, utc_from_ms
 from geofence.prefilter import circle_box, circle_lon_metres, circles_far, segments_meet_boxes
 from geofence.relation import (
@@ -24,9 +24,10 @@ from geofence.relation import (
     circle_crossings,
     relate_circles,
 )
+from geofence.rulebook import RuleBook, ZoneCache
 from geofence.state import Condition, RuleState, Run, evolve
 from geofence.zones import parse_zone
-from tests.unit.geofence.helpers import LAT0, LON0, at, offset, rule, square
+from tests.unit.geofence.helpers import LAT0, LON0, at, circle, offset, rule, square
 
 HOLED = square(1, 3_000, hole_m=800)
 ISLANDS = parse_zone(
@@ -59,7 +60,7 @@ radii = st.one_of(st.just(0.0), st.floats(0.0, 60.0), st.floats(60.0, 5_000.0))
 
 
 def test_refined_grids_have_fine_cells():
-    assert all(area.grid.fine_low.size > 0 for area in AREAS[1::2])
+    assert all(area.grid.fine_sd.size > 0 for area in AREAS[1::2])
 
 
 def exact(area: CompiledArea, lon: float, lat: float, radius: float) -> int:
@@ -116,13 +117,52 @@ def test_wrap_degrees_is_bit_identical_to_the_remainder(values):
     assert np.array_equal(wrap_degrees(delta), (delta + 180.0) % 360.0 - 180.0)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        -180.0,
+        180.0,
+        -540.0,
+        540.0,
+        179.99999999999997,
+        -180.00000000000003,
+        1e-300,
+        -1e-300,
+        -179.99999999999997,
+        359.99999999999994,
+        np.nan,
+    ],
+)
+def test_wrap_degrees_is_bit_identical_at_the_edges(value):
+    delta = np.array([0.5, value])
+    want = (delta + 180.0) % 360.0 - 180.0
+    assert np.array_equal(wrap_degrees(delta), want, equal_nan=True)
+
+
 @settings(max_examples=300, deadline=None)
 @given(east, north, east, north, st.floats(1.0, 2_000.0), st.floats(0.0, 500.0))
 def test_circle_box_never_drops_a_crossing(e0, n0, e1, n1, circle_m, widest):
     (lon0, lat0), (lon1, lat1) = offset(e0 / 4, n0 / 4), offset(e1 / 4, n1 / 4)
     x0, y0, x1, y1 = (np.array([v]) for v in (lon0, lat0, lon1, lat1))
     c_lon, c_lat, c_m = np.array([LON0]), np.array([LAT0]), np.array([circle_m])
-    half_lon, half_lat = circle_box(y0, y1, c_lat, c_m)
+    half_lon, half_lat = circle_box(c_lat, c_m)
+    near = segments_meet_boxes(x0, y0, x1, y1, (c_lon, half_lon, c_lat, half_lat))[0]
+    crossed = circle_crossings(x0, y0, x1, y1, np.array([widest]), c_lon, c_lat, c_m)[0]
+    assert near or not crossed
+
+
+far = st.floats(-40_000, 40_000, allow_nan=False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.floats(-80.0, 80.0), far, far, far, far, st.floats(1.0, 20_000.0), st.floats(0.0, 500.0))
+def test_circle_box_never_drops_a_crossing_at_any_latitude(lat, e0, n0, e1, n1, circle_m, widest):
+    """Ends up to ~40 km from the centre (within ``CIRCLE_BOX_LAT_DEG`` of its latitude), from
+    the equator to 80 degrees, where a degree of longitude is short."""
+    (lon0, lat0), (lon1, lat1) = offset(e0, n0, LON0, lat), offset(e1, n1, LON0, lat)
+    x0, y0, x1, y1 = (np.array([v]) for v in (lon0, lat0, lon1, lat1))
+    c_lon, c_lat, c_m = np.array([LON0]), np.array([lat]), np.array([circle_m])
+    half_lon, half_lat = circle_box(c_lat, c_m)
     near = segments_meet_boxes(x0, y0, x1, y1, (c_lon, half_lon, c_lat, half_lat))[0]
     crossed = circle_crossings(x0, y0, x1, y1, np.array([widest]), c_lon, c_lat, c_m)[0]
     assert near or not crossed
@@ -215,6 +255,24 @@ def test_update_shortcuts_agree_with_the_general_rules(state, verdict, permit, f
     assert update(state, obs, r) == step(state, obs, r)
 
 
+@settings(max_examples=500, deadline=None)
+@given(states, st.sampled_from(Verdict), st.integers(1, 3), st.floats(0.0, 30.0))
+def test_hold_of_one_observation_is_update(state, verdict, fixes, span_s):
+    """The engine steps a slot's only observation with ``update`` and leaves ``hold`` (the
+    shortcut for several confirming ones) out: for one observation they agree.
+
+    Except for an episode that started at the epoch itself: ``step`` reads a start of 0 as none
+    (``episode_start_ms or t_ms``) where ``hold`` does not. No fix is that old, and the one such
+    case, evidence of an open violation, never reaches this path in the engine: it is a move
+    recorded beside the state (``SlotStates.move``), whose event is ``hold``'s.
+    """
+    assume(state.episode_start_ms != 0)
+    obs = Observation(30_000, verdict, (FixRef("w", at(30), 0),))
+    r = rule(1, RuleKind.STAY_INSIDE, n=fixes, secs=span_s)
+    held = hold(state, verdict, [obs], r)
+    assert held is None or held == update(state, obs, r)
+
+
 near_boundary = st.builds(
     lambda u, wm: RuleState(1, 1, Condition.COMPLIANT, uncertain_run=u, watermark_ms=wm),
     runs,
@@ -240,3 +298,27 @@ def test_utc_from_ms_is_exact_to_the_millisecond(ms: int) -> None:
 @pytest.mark.parametrize("ms", [0, 1, 999, 2**42 - 1, 2**42, 1_763_780_000_123, 4_102_444_799_999])
 def test_utc_from_ms_at_the_edges(ms: int) -> None:
     assert utc_from_ms(ms) == datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([40, 3_000]).flatmap(  # dense and sparse case ids
+        lambda top: st.lists(
+            st.tuples(st.integers(-5, top), st.integers(1, 3)), min_size=1, max_size=30
+        )
+    ),
+    st.lists(st.integers(-10, 3_100) | st.integers(-10, 50), max_size=20),
+)
+def test_rulebook_pairs_expand_each_case(cases, queries):
+    """``RuleBook.pairs`` (a dense table from case id to slots when ids are dense, a search
+    otherwise) gives every slot of each fix's case, and none for unknown cases."""
+    rules = [
+        rule(k, RuleKind.STAY_OUTSIDE, case=case)
+        for case, count in dict(cases).items()
+        for k in range(count)
+    ]
+    book = RuleBook(rules, {1: circle(1, 300)}, ZoneCache())
+    case_id = np.array(queries, dtype=np.int64)
+    rows, slots = book.pairs(case_id)
+    want = [(i, s) for i, c in enumerate(queries) for s, key in enumerate(book.keys) if key[0] == c]
+    assert list(zip(rows.tolist(), slots.tolist(), strict=True)) == want
