@@ -143,7 +143,8 @@ def step(state: RuleState, obs: Observation, rule: Rule) -> tuple[RuleState, lis
 
     if s.condition is Condition.VIOLATING:
         if verdict is Verdict.VIOLATING:
-            ev = _event(rule, EventKind.EVIDENCE_APPENDED, s.episode_start_ms or obs.t_ms)
+            start = s.episode_start_ms if s.episode_start_ms is not None else obs.t_ms
+            ev = _event(rule, EventKind.EVIDENCE_APPENDED, start)
             ev = replace(ev, evidence=obs.refs, reason=obs.reason)
             return evolve(s, clearing_run=None, evidence_count=s.evidence_count + 1), [ev]
         if verdict is Verdict.COMPLIANT:
@@ -266,17 +267,7 @@ def _clearing_uncertainty(
             clearing_run=clearing,
         )
         return changed, []
-    cleared = evolve(
-        state,
-        watermark_ms=obs.t_ms,
-        condition=Condition.COMPLIANT,
-        episode_start_ms=None,
-        episode_reason="",
-        evidence_count=0,
-        violating_run=None,
-        uncertain_run=None,
-        clearing_run=None,
-    )
+    cleared = _reset(evolve(state, watermark_ms=obs.t_ms), None)
     return cleared, _close(state, rule, obs.t_ms, "resolved")
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 import shapely
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geofence.geodesy import wrap_degrees
@@ -259,14 +259,8 @@ def test_update_shortcuts_agree_with_the_general_rules(state, verdict, permit, f
 @given(states, st.sampled_from(Verdict), st.integers(1, 3), st.floats(0.0, 30.0))
 def test_hold_of_one_observation_is_update(state, verdict, fixes, span_s):
     """The engine steps a slot's only observation with ``update`` and leaves ``hold`` (the
-    shortcut for several confirming ones) out: for one observation they agree.
-
-    Except for an episode that started at the epoch itself: ``step`` reads a start of 0 as none
-    (``episode_start_ms or t_ms``) where ``hold`` does not. No fix is that old, and the one such
-    case, evidence of an open violation, never reaches this path in the engine: it is a move
-    recorded beside the state (``SlotStates.move``), whose event is ``hold``'s.
-    """
-    assume(state.episode_start_ms != 0)
+    shortcut for several confirming ones) out: for one observation they agree (an episode
+    that started at the epoch itself included: a start of 0 is a start)."""
     obs = Observation(30_000, verdict, (FixRef("w", at(30), 0),))
     r = rule(1, RuleKind.STAY_INSIDE, n=fixes, secs=span_s)
     held = hold(state, verdict, [obs], r)
