@@ -4,9 +4,10 @@ Stages of ``GeofenceEngine.evaluate``, in order:
 
 1. sort the batch per device by fix time (then seq) and drop duplicate ``(device, time, seq)``;
 2. expand to (fix, rule) pairs through the cached ``RuleBook`` (rules of the fix's case);
-3. relate every pair's fix disk to its zone: one lookup in the stacked degree grids of all areas
-   (``grid.GridStack``) and a degree-box test for circles (``prefilter``) settle most pairs
-   without projecting them; the rest get the exact test, one vectorised call per zone;
+3. relate every pair's fix disk to its zone (``pairs.relate_pairs``): one lookup in the stacked
+   degree grids of all areas (``grid.GridStack``) and a degree-box test for circles
+   (``prefilter``) settle most pairs without projecting them; the rest get the exact test, one
+   vectorised call per zone;
 4. turn relations into verdicts by rule kind; add certain crossings of exclusion zones between a
    device's consecutive in-order fixes (plausible only within ``MAX_CROSSING_GAP_S`` and at an
    implied speed up to ``MAX_CROSSING_SPEED_MPS``);
@@ -30,23 +31,29 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
 
-from geofence import prefilter
 from geofence import relation as rel
 from geofence.batch import FixBatch, sort_by_device
 from geofence.crossings import MAX_CROSSING_GAP_S as MAX_CROSSING_GAP_S
 from geofence.crossings import MAX_CROSSING_SPEED_MPS as MAX_CROSSING_SPEED_MPS
 from geofence.crossings import crossings, order_of_rows
 from geofence.events import GeofenceEvent
-from geofence.geodesy import FloatArray
-from geofence.grid import UNDECIDED
 from geofence.hysteresis import Observation, hold, late_findings, update
 from geofence.hysteresis import evidence as evidence_event
 from geofence.models import Fix, FixRef, LeavePermit, Rule, Verdict, Zone, utc_from_ms
+from geofence.pairs import (
+    CROSSING,
+    NOT_VALID,
+    REASONS,
+    SCHEDULE,
+    SUSPENDED,
+    Pairs,
+    relate_pairs,
+)
 from geofence.permits import ALLOWS_DESTINATION, PermitIndex
 from geofence.results import BatchResult, coalesce
 from geofence.rulebook import RuleBook, ZoneCache, present, relate_zone
@@ -59,25 +66,7 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 _C, _V, _U, _NA = (int(v) for v in Verdict)
-# Verdict by rule kind code (rows) and relation code (INSIDE, OUTSIDE, UNCERTAIN), flat: indexed
-# by ``RuleBook.verdict_row`` plus the relation code.
-_VERDICT = np.array([[_C, _V, _U], [_V, _C, _U], [_C, _V, _U], [_V, _C, _U]], dtype=np.int8).ravel()
 _VERDICTS = tuple(Verdict)
-REASONS = ("", "crossing", "not_valid", "schedule", "no_protected_position", "suspended")
-_CROSSING, _NOT_VALID, _SCHEDULE, _NO_PROTECTED, _SUSPENDED = 1, 2, 3, 4, 5
-
-
-@dataclass(slots=True)
-class _Pairs:
-    """Per-pair columns of one batch (row = fix index in the sorted batch)."""
-
-    rows: IntArray
-    slots: IntArray
-    verdict: npt.NDArray[np.int8]
-    reason: npt.NDArray[np.int8]
-    crossing_prev: BoolArray
-    permit: IntArray
-    permit_end: IntArray
 
 
 class GeofenceEngine:
@@ -175,10 +164,12 @@ class GeofenceEngine:
                 b, dev = b.take(keep), dev[keep]
         radius = rel.disk_radius(b.acc)
         rows, slots = self._book.pairs(b.case_id)
-        pairs = self._relate(b, radius, rows, slots)
+        pairs = relate_pairs(
+            self._book, self._protected, self._slot_protected, b, radius, rows, slots
+        )
         seq = order_of_rows(b, dev, self._tracks, distinct=distinct)
         hit = crossings(b, radius, self._tracks, self._book, rows, slots, pairs.verdict == _C, seq)
-        pairs.verdict[hit], pairs.reason[hit], pairs.crossing_prev[hit] = _V, _CROSSING, True
+        pairs.verdict[hit], pairs.reason[hit], pairs.crossing_prev[hit] = _V, CROSSING, True
         prev_row, in_order = seq.prev_row, seq.in_order
         self._applicability(b, pairs)
         late = b.t_ms[pairs.rows] <= self._slots.wm[pairs.slots]
@@ -190,71 +181,7 @@ class GeofenceEngine:
             coalesce(events), len(b), len(rows), late_pairs, touched, self._book.keys
         )
 
-    def _relate(self, b: FixBatch, radius: FloatArray, rows: IntArray, slots: IntArray) -> _Pairs:
-        book = self._book
-        relation = np.full(len(rows), rel.UNCERTAIN, dtype=np.int8)
-        reason = np.zeros(len(rows), dtype=np.int8)
-        area = book.area_index[slots]
-        zoned = (area >= 0).nonzero()[0]
-        if zoned.size:
-            r, a = rows[zoned], area[zoned]
-            codes = book.grids.classify(a, b.lon[r], b.lat[r], radius[r])
-            relation[zoned] = codes
-            open_ = codes == UNDECIDED
-            zoned, r, a = zoned[open_], r[open_], a[open_]
-        if zoned.size:
-            s = slots[zoned]
-            box = tuple(book.area_box[s].T)
-            far = prefilter.far_from_boxes(
-                b.lon[r], b.lat[r], radius[r], box, book.area_cos_floor[s]
-            )
-            relation[zoned[far]] = rel.OUTSIDE
-            zoned, r, a = zoned[~far], r[~far], a[~far]
-            for k in present(a):
-                one = a == k
-                i, rk = zoned[one], r[one]
-                relation[i] = book.areas[k].relate_exact(b.lon[rk], b.lat[rk], radius[rk])
-        circ = book.is_circle[slots].nonzero()[0]
-        if circ.size:
-            s = slots[circ]
-            centre = (book.circle_lon[s], book.circle_lat[s], book.circle_m[s])
-            r = rows[circ]
-            far = prefilter.circles_far(
-                b.lon[r], b.lat[r], radius[r], (*centre, book.circle_lon_m[s])
-            )
-            relation[circ[far]] = rel.OUTSIDE
-            near = ~far
-            circ, r = circ[near], r[near]
-            relation[circ] = rel.relate_circles(
-                b.lon[r], b.lat[r], radius[r], *(c[near] for c in centre)
-            )
-        kaf = book.keep_away[slots].nonzero()[0]
-        absent = kaf[:0]
-        if kaf.size:
-            r, s = rows[kaf], slots[kaf]
-            p = self._slot_protected[s]
-            pc = np.maximum(p, 0)
-            prot = self._protected
-            ok = (p >= 0) & (np.abs(b.t_ms[r] - prot.t[pc]) <= book.protected_age_ms[s])
-            relation[kaf] = rel.relate_distance(
-                b.lon[r],
-                b.lat[r],
-                radius[r],
-                prot.lon[pc],
-                prot.lat[pc],
-                prot.radius[pc],
-                book.min_distance_m[s],
-            )
-            absent = kaf[~ok]
-            reason[absent] = _NO_PROTECTED
-        verdict = _VERDICT.take(book.verdict_row[slots] + relation)
-        verdict[absent] = _NA
-        none = np.full(len(rows), -1, dtype=np.int64)
-        return _Pairs(
-            rows, slots, verdict, reason, np.zeros(len(rows), dtype=bool), none, none.copy()
-        )
-
-    def _applicability(self, b: FixBatch, pairs: _Pairs) -> None:
+    def _applicability(self, b: FixBatch, pairs: Pairs) -> None:
         book = self._book
         timed = book.timed[pairs.slots].nonzero()[0]  # rules with a validity window or schedule
         if timed.size:
@@ -262,20 +189,20 @@ class GeofenceEngine:
             s = pairs.slots[timed]
             invalid = timed[(t < book.valid_from[s]) | (t >= book.valid_to[s])]
             pairs.verdict[invalid] = _NA
-            pairs.reason[invalid] = _NOT_VALID
+            pairs.reason[invalid] = NOT_VALID
             sched = book.schedule_index[s]
             for k in present(sched):
                 sub = (sched == k).nonzero()[0]
                 idx = timed[sub]
-                off = idx[~active(book.schedules[k], t[sub]) & (pairs.reason[idx] != _NOT_VALID)]
+                off = idx[~active(book.schedules[k], t[sub]) & (pairs.reason[idx] != NOT_VALID)]
                 pairs.verdict[off] = _NA
-                pairs.reason[off] = _SCHEDULE
+                pairs.reason[off] = SCHEDULE
         if not len(self._permits.case_ids):
             return
         for i in np.isin(b.case_id[pairs.rows], self._permits.case_ids).nonzero()[0]:
             self._apply_permit(b, pairs, int(i))
 
-    def _apply_permit(self, b: FixBatch, pairs: _Pairs, i: int) -> None:
+    def _apply_permit(self, b: FixBatch, pairs: Pairs, i: int) -> None:
         row, slot = int(pairs.rows[i]), int(pairs.slots[i])
         rule = self._book.rules[slot]
         found = self._permits.covering(rule.case_id, rule.rule_id, int(b.t_ms[row]))
@@ -286,7 +213,7 @@ class GeofenceEngine:
         if pairs.verdict[i] == _NA:
             return
         if permit.destination_zone_id is None or rule.kind not in ALLOWS_DESTINATION:
-            pairs.verdict[i], pairs.reason[i] = _NA, _SUSPENDED
+            pairs.verdict[i], pairs.reason[i] = _NA, SUSPENDED
             return
         zone = self._book.zone(permit.destination_zone_id)
         dest = relate_zone(self._cache, zone, b.lon[row], b.lat[row], float(b.acc[row]))
@@ -296,7 +223,7 @@ class GeofenceEngine:
             pairs.verdict[i] = _U
 
     def _advance(
-        self, b: FixBatch, dev: IntArray, prev_row: IntArray, pairs: _Pairs, late: BoolArray
+        self, b: FixBatch, dev: IntArray, prev_row: IntArray, pairs: Pairs, late: BoolArray
     ) -> tuple[list[GeofenceEvent], IntArray]:
         """Move the slots through their pairs; returns the events and the touched slots.
 
@@ -398,7 +325,7 @@ class GeofenceEngine:
         return events
 
     def _observations(
-        self, b: FixBatch, prev_row: IntArray, pairs: _Pairs, idx: IntArray
+        self, b: FixBatch, prev_row: IntArray, pairs: Pairs, idx: IntArray
     ) -> list[Observation]:
         """Observations of the pairs ``idx``, built from plain lists (one conversion per column)."""
         r = pairs.rows[idx]

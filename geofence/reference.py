@@ -17,7 +17,6 @@ import numpy as np
 import shapely
 
 from geofence.crossings import MAX_CROSSING_GAP_S, MAX_CROSSING_SPEED_MPS
-from geofence.engine import REASONS
 from geofence.events import GeofenceEvent
 from geofence.geodesy import geodesic_distance_m
 from geofence.hysteresis import Observation, late_findings, update
@@ -33,6 +32,7 @@ from geofence.models import (
     ZoneKind,
     epoch_ms,
 )
+from geofence.pairs import REASONS
 from geofence.permits import ALLOWS_DESTINATION, PermitIndex
 from geofence.relation import K_SIGMA, circle_crossings
 from geofence.results import coalesce

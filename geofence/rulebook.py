@@ -125,11 +125,10 @@ class RuleBook:
         self.circle_lon_m = circle_lon_metres(np.nan_to_num(self.circle_lat))
         """Per circle slot: fewest metres per degree of longitude near its centre."""
         half_lon, half_lat = circle_box(self.circle_lat, self.circle_m)
-        circles = ~np.isnan(self.circle_m)
         self.cross_box = self.area_box.copy()
-        self.cross_box[circles] = np.column_stack(
+        self.cross_box[self.is_circle] = np.column_stack(
             (self.circle_lon, half_lon, self.circle_lat, half_lat)
-        )[circles]
+        )[self.is_circle]
         """Per slot: a degree box (as ``area_box``) that a segment must meet to cross the zone;
         for circles ``prefilter.circle_box``, valid for segment ends near the centre's latitude."""
         self.valid_from = np.array(
