@@ -5,18 +5,27 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PYTHON="${PYTHON:-python3}"
+TAG=bootstrap
+# shellcheck source=deploy/lib.sh
+. deploy/lib.sh
 
-say() { printf '[bootstrap] %s\n' "$*" >&2; }
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+  say "no $PYTHON on this machine: bailwatch needs Python 3.11 or newer"
+  say "(Debian 12: apt-get install python3; elsewhere install Python >= 3.11 and run PYTHON=/path/to/python3 make ...)"
+  exit 1
+fi
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-  say "Python >= 3.11 is required (found: $("$PYTHON" --version 2>&1 || echo none))"
+  say "Python 3.11 or newer is required; $PYTHON is $("$PYTHON" --version 2>&1)"
+  say "(install a newer Python and run e.g. PYTHON=/usr/bin/python3.11 make ...)"
   exit 1
 fi
 if ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
-  say "installing python3-venv from apt"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  need_packages python3-venv
+  if ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
+    say "$PYTHON still has no venv/ensurepip after installing python3-venv (not Debian's python3?);"
+    say "install the venv module for that Python, or run with PYTHON=/usr/bin/python3"
+    exit 1
+  fi
 fi
 
 STAMP=.venv/.requirements.sha256

@@ -26,14 +26,9 @@ PG_DB="${BW_DB__NAME:-bailwatch}"
 MQTT_PORT="${BW_MQTT__PORT:-18830}"
 LOG_DIR="$RUN_DIR/logs"
 
-say() { printf '[services] %s\n' "$*" >&2; }
-is_root() { [ "$(id -u)" -eq 0 ]; }
-
-as_root() {
-  if is_root; then "$@"
-  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
-  else say "need root to run: $*"; return 1; fi
-}
+TAG=services
+# shellcheck source=deploy/lib.sh
+. "$ROOT/deploy/lib.sh"
 
 pg_bindir() {
   local dir
@@ -41,18 +36,28 @@ pg_bindir() {
   [ -n "$dir" ] && [ -x "$dir/initdb" ] && printf '%s\n' "$dir"
 }
 
+# dynsec_plugin: the dynamic-security plugin of Debian's mosquitto package (under the machine's
+# multiarch directory), or BW_MQTT__DYNSEC_PLUGIN. Looked up when needed, after the install step.
+dynsec_plugin() {
+  if [ -n "${BW_MQTT__DYNSEC_PLUGIN:-}" ]; then printf '%s\n' "$BW_MQTT__DYNSEC_PLUGIN"; return 0; fi
+  ls /usr/lib/*/mosquitto_dynamic_security.so /usr/lib/mosquitto_dynamic_security.so \
+    2>/dev/null | head -n 1
+}
+
 install_packages() {
   local need=()
   [ -n "$(pg_bindir || true)" ] || need+=(postgresql postgresql-contrib)
-  command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto mosquitto-clients)
-  [ -e /usr/share/zoneinfo/Asia/Shanghai ] || need+=(tzdata)
-  if [ "${#need[@]}" -gt 0 ]; then
-    say "installing ${need[*]} from apt"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  if ! command -v mosquitto >/dev/null 2>&1 || ! command -v mosquitto_ctrl >/dev/null 2>&1 \
+     || [ -z "$(dynsec_plugin)" ]; then
+    need+=(mosquitto)
   fi
+  command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
+  [ -e /usr/share/zoneinfo/Asia/Shanghai ] || need+=(tzdata)
+  need_packages "${need[@]}"
   # Debian's package starts its own cluster/broker on the default ports; ours use other ports,
   # so they do not collide and we leave the system ones alone.
+  [ -n "$(pg_bindir || true)" ] || { say "no PostgreSQL server binaries (initdb) after the install"; return 1; }
+  [ -n "$(dynsec_plugin)" ] || { say "no mosquitto_dynamic_security.so after the install"; return 1; }
 }
 
 # run_as USER CMD...: run as USER when root (services refuse to run as root), else as ourselves.
@@ -163,7 +168,7 @@ per_listener_settings false
 listener $MQTT_PORT 127.0.0.1
 protocol mqtt
 allow_anonymous false
-plugin $DYNSEC_PLUGIN
+plugin $(dynsec_plugin)
 plugin_opt_config_file $dir/dynamic-security.json
 persistence true
 persistence_location $dir/data/
@@ -184,9 +189,6 @@ persistent_client_expiration 14d
 EOF
 }
 
-# The plugin ships with Debian's mosquitto package under the machine's multiarch directory.
-DYNSEC_PLUGIN="${BW_MQTT__DYNSEC_PLUGIN:-$(ls /usr/lib/*/mosquitto_dynamic_security.so \
-  /usr/lib/mosquitto_dynamic_security.so 2>/dev/null | head -n 1 || true)}"
 # Generated broker credentials of this run dir (admin, ingester, simulator, alerts), mode 600,
 # as BW_* lines a process can source: `set -a; . "$BW_RUN_DIR/mqtt-credentials.env"; set +a`.
 CRED_FILE="$RUN_DIR/mqtt-credentials.env"

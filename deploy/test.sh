@@ -12,14 +12,13 @@ export BW_DB__PORT="${BW_TEST_DB_PORT:-55433}"
 export BW_MQTT__PORT="${BW_TEST_MQTT_PORT:-18833}"
 export BW_API__PORT="${BW_TEST_API_PORT:-8781}"
 
-say() { printf '[test] %s\n' "$*" >&2; }
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+TAG=test
+# shellcheck source=deploy/lib.sh
+. deploy/lib.sh
 
 # Node.js runs PGlite+TimescaleDB for the TimescaleDB-path tests.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  say "installing nodejs and npm from apt"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  need_packages nodejs npm
 fi
 
 bash deploy/services.sh wipe >/dev/null 2>&1 || true
