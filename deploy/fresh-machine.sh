@@ -78,6 +78,16 @@ mount -t proc proc "$CHROOT/proc" && mounted+=("$CHROOT/proc")
 mount --rbind /sys "$CHROOT/sys" && mount --make-rslave "$CHROOT/sys" && mounted+=("$CHROOT/sys")
 mount --rbind /dev "$CHROOT/dev" && mount --make-rslave "$CHROOT/dev" && mounted+=("$CHROOT/dev")
 cp -L /etc/resolv.conf "$CHROOT/etc/resolv.conf" 2>/dev/null || true
+# A new machine on this network trusts what the host trusts: the host's local CA certificates (an
+# intercepting proxy's, say) go into the root's store, and the proxy/CA variables are passed on.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$CHROOT/usr/local/share/ca-certificates/"
+  chroot "$CHROOT" update-ca-certificates >/dev/null 2>&1 || true
+fi
+NET_ENV=()
+while IFS= read -r name; do
+  NET_ENV+=("$name=${!name}")
+done < <(compgen -e | grep -E '^(https?_proxy|HTTPS?_PROXY|no_proxy|NO_PROXY|SSL_CERT_FILE|SSL_CERT_DIR|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|PIP_CERT|PIP_DEFAULT_TIMEOUT|PIP_INDEX_URL|NODE_EXTRA_CA_CERTS|NPM_CONFIG_[A-Z_]+|npm_config_[a-z_]+|GIT_SSL_CAINFO)$' || true)
 # As in any chroot, packages' maintainer scripts may not start system services (a real machine
 # would start Debian's own PostgreSQL and Mosquitto on their default ports; ours use others).
 printf '#!/bin/sh\nexit 101\n' > "$CHROOT/usr/sbin/policy-rc.d"
@@ -95,7 +105,7 @@ fi
 say "fresh: no postgresql, mosquitto, nodejs, npm or python3-venv in the root"
 
 in_root() {
-  chroot "$CHROOT" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb CI="${CI:-}" \
+  chroot "$CHROOT" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb CI="${CI:-}" "${NET_ENV[@]}" \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     bash -c 'cd /srv/bailwatch && "$@"' bash "$@"
 }
