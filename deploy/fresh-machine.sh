@@ -117,8 +117,12 @@ fi
 
 started=$(date +%s)
 say "make test"
-in_root make test
+in_root make test 2>&1 | tee "$WORK/make-test.log"
 say "make test passed in $(( $(date +%s) - started )) s"
 in_root make stop
+started=$(date +%s)
 say "make run (smoke: until the demo has stored fixes, then Ctrl-C)"
 in_root bash deploy/run-smoke.sh
+say "make run smoke passed in $(( $(date +%s) - started )) s"
+# The test runner's closing line, last, for whoever reads the end of this output.
+grep -E '^=+ .*[0-9]+ passed.* in [0-9.]+s' "$WORK/make-test.log" | tail -n 1

