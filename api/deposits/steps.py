@@ -96,10 +96,14 @@ def take(
     """The outcome of ``command`` by ``actor``; raises a ``logic.RefusedError`` saying why not.
 
     ``ended``: the measure has ended (a refund may be proposed and approved). ``document``: the
-    number of the document the step rests on (None for proposals and rejections), refused when
-    another step of the deposit already rests on it.
+    number of the document the step rests on, required for every step but proposals and
+    rejections, and refused when another step of the deposit already rests on it.
     """
     outcome = _decide(state, command, actor, who, ended)
-    if document is not None:
+    if outcome.document_kind is not None:
+        if document is None or not document.strip():
+            raise logic.IllegalTransitionError(
+                f"{outcome.event.value} needs the number of its {outcome.document_kind} document"
+            )
         logic.check_document(document, used_documents)
     return outcome
