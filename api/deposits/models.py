@@ -62,11 +62,11 @@ class ProposalIn(BaseModel):
 
     kind: ProposalKind
     amount_fen: Fen = Field(gt=0, le=10**13, description="integer fen")
-    reason: str = Field(min_length=3, max_length=2000, pattern=r"\S")
+    reason: str = Field(min_length=2, max_length=2000, pattern=r"\S")
 
 
 class RejectionIn(BaseModel):
-    note: str = Field(min_length=3, max_length=2000, pattern=r"\S", description="why")
+    note: str = Field(min_length=2, max_length=2000, pattern=r"\S", description="why")
 
 
 class JudgmentIn(BaseModel):
