@@ -333,3 +333,32 @@ def test_bad_deposit_input_is_a_clear_problem(
     _problem(client.post(url, headers=token("police1"), json=short), 409, "whole amount")
     floaty = {**_doc("R-1"), "kind": "received", "amount_fen": 2_000_000.0}
     _problem(client.post(url, headers=token("police1"), json=floaty), 422, "amount_fen")
+
+
+#: (path after /cases/{c}/deposits/1, body) of each deposit step route.
+STEP_ROUTES = [
+    ("/events", {**_doc("X-1"), "kind": "received", "amount_fen": 1}),
+    ("/proposals", {"kind": "forfeiture", "amount_fen": 1, "reason": "原因说明"}),
+    ("/proposal/approve", _doc("X-2")),
+    ("/proposal/reject", {"note": "不予没收"}),
+    ("/judgment", {"court": "某法院", "document_number": "X-3", "effective_date": "2026-12-01",
+                   "award_fen": 1}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "body"), STEP_ROUTES)
+def test_step_routes_are_scoped_like_every_case_route(
+    client: TestClient, seeded: world.World, token: Headers, path: str, body: dict[str, object]
+) -> None:
+    url = f"/cases/{{c}}/deposits/1{path}"
+    assert client.post(url.format(c=seeded.case_a), json=body).status_code == 401
+    _problem(client.post(url.format(c=seeded.case_a), json=body, headers=token("auditor")),
+             403, "may not do this")  # fmt: skip
+    for user, case in (("super2", seeded.case_a), ("pros1", seeded.case_b)):
+        other = client.post(url.format(c=case), json=body, headers=token(user))
+        missing = client.post(url.format(c=999_999), json=body, headers=token(user))
+        assert other.status_code == missing.status_code
+        assert other.status_code in (403, 404), other.text  # 403 only where the role never may
+        assert other.json()["detail"].replace(str(case), "N") == missing.json()["detail"].replace(
+            "999999", "N"
+        )
