@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from store.cases import visible
+
 DEPOSIT_COLUMNS = """
 d.id, d.case_id, d.kind, d.amount_fen, d.payer, d.account_number, d.account_holder,
 d.notary_unit_id, d.beneficiary, d.status, d.held_fen, d.forfeited_fen, d.released_fen,
@@ -17,6 +19,18 @@ LIST_FOR_CASE = f"SELECT {DEPOSIT_COLUMNS} FROM deposits d WHERE d.case_id = $1 
 LIST_FOR_NOTARY = f"""
 SELECT {DEPOSIT_COLUMNS} FROM deposits d
 WHERE d.case_id = $1 AND d.kind = 'escrow' AND d.notary_unit_id = $2 ORDER BY d.id
+"""
+
+#: Deposits the caller sees ($1 role, $2 unit, $3 uid), id below $4, at most $5; $6 true: only
+#: those with an open proposal. A notary sees the escrows its office holds; the other roles the
+#: deposits of the cases they see.
+LIST_VISIBLE = f"""
+SELECT {DEPOSIT_COLUMNS} FROM deposits d JOIN cases c ON c.id = d.case_id
+WHERE d.id < $4
+  AND CASE WHEN $1::text = 'notary' THEN d.kind = 'escrow' AND d.notary_unit_id = $2::bigint
+           ELSE {visible(1, 2, 3)} END
+  AND ($6::boolean IS NOT TRUE OR d.proposal_kind IS NOT NULL)
+ORDER BY d.id DESC LIMIT $5
 """
 
 #: $1 deposit, $2 case.

@@ -122,7 +122,9 @@ class JudgmentOut(BaseModel):
     award_yuan: str
 
 
-class DepositOut(BaseModel):
+class DepositSummary(BaseModel):
+    """A deposit's current projection (a list item; ``DepositOut`` adds the history)."""
+
     id: int
     case_id: int
     kind: DepositKind
@@ -146,7 +148,6 @@ class DepositOut(BaseModel):
     judgment: JudgmentOut | None = Field(
         default=None, description="escrow: the effective judgment releases depend on"
     )
-    events: list[DepositEventOut] = []
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -159,3 +160,9 @@ class DepositOut(BaseModel):
             "released": yuan(self.released_fen),
             "returned": yuan(self.returned_fen),
         }
+
+
+class DepositOut(DepositSummary):
+    """A deposit with its event history, oldest first."""
+
+    events: list[DepositEventOut] = []

@@ -7,8 +7,16 @@ import asyncpg
 
 from api.auth.models import Principal, Role
 from api.cases.service import get_visible
-from api.deposits.models import DepositEventOut, DepositOut, JudgmentOut, ProposalOut, yuan
+from api.deposits.models import (
+    DepositEventOut,
+    DepositOut,
+    DepositSummary,
+    JudgmentOut,
+    ProposalOut,
+    yuan,
+)
 from api.errors import NotFoundError
+from api.pagination import Page, decode, page
 from store import deposits as sql
 
 
@@ -31,7 +39,8 @@ def visible_to(principal: Principal, row: asyncpg.Record) -> bool:
     return principal.role is not Role.notary or row["notary_unit_id"] == principal.unit_id
 
 
-def _out(row: asyncpg.Record, events: list[DepositEventOut]) -> DepositOut:
+def _fields(row: asyncpg.Record) -> dict[str, object]:
+    """The row's fields with its open proposal and its judgment as nested objects."""
     proposal = judgment = None
     if row["proposal_kind"] is not None:
         proposal = ProposalOut(
@@ -45,9 +54,11 @@ def _out(row: asyncpg.Record, events: list[DepositEventOut]) -> DepositOut:
             effective_date=row["judgment_effective_date"], award_fen=row["award_fen"],
             award_yuan=yuan(row["award_fen"]),
         )  # fmt: skip
-    return DepositOut.model_validate(
-        {**dict(row), "proposal": proposal, "judgment": judgment, "events": events}
-    )
+    return {**dict(row), "proposal": proposal, "judgment": judgment}
+
+
+def summary(row: asyncpg.Record) -> DepositSummary:
+    return DepositSummary.model_validate(_fields(row))
 
 
 async def load(
@@ -60,7 +71,7 @@ async def load(
         DepositEventOut.model_validate(dict(e))
         for e in await conn.fetch(sql.SELECT_EVENTS, deposit_id)
     ]
-    return _out(row, events)
+    return DepositOut.model_validate({**_fields(row), "events": events})
 
 
 async def list_for_case(
@@ -75,3 +86,19 @@ async def list_for_case(
         await load(conn=conn, principal=principal, case_id=case_id, deposit_id=r["id"])
         for r in rows
     ]
+
+
+async def list_visible(
+    *,
+    conn: asyncpg.Connection,
+    principal: Principal,
+    cursor: str | None,
+    limit: int,
+    awaiting_decision: bool,
+) -> Page[DepositSummary]:
+    """The deposits the caller sees across cases, newest first, a page at a time."""
+    rows = await conn.fetch(
+        sql.LIST_VISIBLE, principal.role.value, principal.unit_id, principal.user_id,
+        decode(cursor), limit + 1, awaiting_decision,
+    )  # fmt: skip
+    return page(rows, limit, summary)

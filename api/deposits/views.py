@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from api.auth.models import CASE_READERS, OFFICERS, Principal, Role
 from api.deposits import reads, service
@@ -17,6 +17,7 @@ from api.deposits.models import (
     DepositEventIn,
     DepositIn,
     DepositOut,
+    DepositSummary,
     Document,
     JudgmentIn,
     ProposalIn,
@@ -24,11 +25,14 @@ from api.deposits.models import (
 )
 from api.deps import PoolDep, SettingsDep, require
 from api.errors import PROBLEM_RESPONSES, Responses
+from api.pagination import CursorQuery, LimitQuery, Page
 from api.params import CaseId, Id
 
 router = APIRouter(
     prefix="/cases/{case_id}/deposits", tags=["deposits"], responses=PROBLEM_RESPONSES
 )
+#: Deposits across the caller's cases (a notary: the escrows its office holds).
+listing = APIRouter(prefix="/deposits", tags=["deposits"], responses=PROBLEM_RESPONSES)
 
 #: Roles that take some deposit step; which step each may take is decided per case.
 ACTORS = OFFICERS | {Role.prosecutor, Role.notary}
@@ -39,6 +43,25 @@ REFUSALS: Responses = {
     403: {"description": "the caller's role may not take this step (or proposed it)"},
     409: {"description": "the deposit's state, balance, award or documents refuse this step"},
 }
+
+
+@listing.get(
+    "",
+    summary="Deposits the caller sees, newest first: a notary the escrows its office holds; "
+    "awaiting_decision=true only those with an open proposal (the deciding role's inbox)",
+)
+async def list_visible(
+    pool: PoolDep,
+    principal: Reader,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
+    awaiting_decision: Annotated[bool, Query()] = False,
+) -> Page[DepositSummary]:
+    async with pool.acquire() as conn:
+        return await reads.list_visible(
+            conn=conn, principal=principal, cursor=cursor, limit=limit,
+            awaiting_decision=awaiting_decision,
+        )  # fmt: skip
 
 
 @router.get("", summary="The case's deposits with their event histories")

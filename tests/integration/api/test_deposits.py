@@ -362,3 +362,35 @@ def test_step_routes_are_scoped_like_every_case_route(
         assert other.json()["detail"].replace(str(case), "N") == missing.json()["detail"].replace(
             "999999", "N"
         )
+
+
+def test_lists_across_cases_are_scoped(
+    client: TestClient, seeded: world.World, extra: Extra, token: Headers
+) -> None:
+    case = seeded.case_a
+    escrow = client.post(
+        f"/cases/{case}/deposits", headers=token("police1"),
+        json={**_doc("L-1"), "kind": "escrow", "amount_fen": 80_000, "payer": "家属",
+              "account_number": "1", "account_holder": "公证处", "notary_unit_id": extra.notary},
+    )  # fmt: skip
+    assert escrow.status_code == 201, escrow.text
+    url = _bail(client, token, case, 60_000)
+    waiting = client.post(
+        f"{url}/proposals", headers=token("police1"),
+        json={"kind": "forfeiture", "amount_fen": 60_000, "reason": "未经批准离开"},
+    ).json()["id"]  # fmt: skip
+
+    def ids(user: str, query: str = "") -> set[int]:
+        r = client.get(f"/deposits?limit=200{query}", headers=token(user))
+        assert r.status_code == 200, r.text
+        return {d["id"] for d in r.json()["items"]}
+
+    mine = ids("notary1")
+    assert escrow.json()["id"] in mine
+    assert waiting not in mine  # a bail deposit is not the notary's
+    assert escrow.json()["id"] not in ids("notary2")
+    inbox = ids("super1", "&awaiting_decision=true")
+    assert waiting in inbox
+    assert escrow.json()["id"] not in inbox
+    assert not ids("police2") & (mine | inbox)  # another station sees none of them
+    _problem(client.get("/deposits", headers=token("auditor")), 403, "may not do this")
