@@ -42,6 +42,7 @@ ROUTERS = (
     alerts.router,
     compliance.router,
     deposits.router,
+    deposits.listing,
     audit.router,
 )
 

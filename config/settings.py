@@ -145,6 +145,12 @@ class ApiSettings(BaseModel):
     released_retention_days: int = Field(default=180, ge=1)
     #: Largest page of a list endpoint.
     page_max: int = Field(default=200, ge=1)
+    #: The deciding authority (决定机关) of a case that names none: who approves forfeiture and
+    #: refund of its bail deposit (public_security: a supervisor of the supervising unit;
+    #: procuratorate: the case's prosecutor; court: a supervisor recording the court's decision).
+    default_deciding_authority: Literal["public_security", "procuratorate", "court"] = (
+        "public_security"
+    )
 
 
 class SimSettings(BaseModel):

@@ -180,6 +180,7 @@ UNITS = (
     UnitSpec("DY-PSB-KLQ", "东营市公安局垦利分局", "police", "DY-PSB"),
     UnitSpec("DY-PSB-GRX", "广饶县公安局", "police", "DY-PSB"),
     UnitSpec("DY-PROC-DYQ", "东营市东营区人民检察院", "procuratorate"),
+    UnitSpec("DY-NOTARY", "山东省东营市东信公证处", "notary"),
 )
 
 #: Demo logins; the passwords are printed by the seed and are for the local demo only.
@@ -193,6 +194,7 @@ USERS = (
     UserSpec(
         "prosecutor.dyq", "郑敏 (东营区检察院)", "prosecutor", "DY-PROC-DYQ", "demo-prosecutor"
     ),
+    UserSpec("notary.dy", "孙丽 (东信公证处)", "notary", "DY-NOTARY", "demo-notary"),
     UserSpec("admin", "系统管理员", "admin", "DY-PSB", "demo-admin"),
     UserSpec("auditor", "审计员", "auditor", "DY-PSB", "demo-auditor"),
 )

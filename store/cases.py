@@ -22,6 +22,7 @@ CASE_COLUMNS = """
 c.id, c.case_number, c.person_id, c.measure, c.status, c.period_start, c.period_end,
 c.supervising_unit_id, c.procuratorate_unit_id, c.prosecutor_user_id, c.timezone, c.conditions,
 c.no_signal_limit_s, c.released_at, c.legal_hold, c.purged_at, c.created_at,
+c.deciding_authority,
 (SELECT a.device_id FROM device_assignments a
   WHERE a.case_id = c.id AND a.role = 'defendant' AND a.valid_to IS NULL LIMIT 1) AS device_id
 """
@@ -41,13 +42,14 @@ ORDER BY c.id DESC LIMIT $5
 """
 
 #: $1 case number, $2 person, $3 measure, $4 period start, $5 end, $6 supervising unit,
-#: $7 procuratorate, $8 prosecutor, $9 time zone, $10 conditions, $11 no-signal limit (s).
+#: $7 procuratorate, $8 prosecutor, $9 time zone, $10 conditions, $11 no-signal limit (s),
+#: $12 deciding authority (NULL: the setting's default).
 INSERT_CASE = f"""
 WITH c AS (
     INSERT INTO cases (case_number, person_id, measure, period_start, period_end,
                        supervising_unit_id, procuratorate_unit_id, prosecutor_user_id, timezone,
-                       conditions, no_signal_limit_s)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                       conditions, no_signal_limit_s, deciding_authority)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
     ON CONFLICT (case_number) DO NOTHING
     RETURNING *
 )
@@ -55,12 +57,13 @@ SELECT {CASE_COLUMNS} FROM c
 """
 
 #: $1 id, then new values or NULL (unchanged): $2 period start, $3 end, $4 procuratorate,
-#: $5 prosecutor, $6 conditions, $7 no-signal limit, $8 legal hold.
+#: $5 prosecutor, $6 conditions, $7 no-signal limit, $8 legal hold, $9 deciding authority.
 UPDATE_CASE = """
 UPDATE cases SET period_start = coalesce($2, period_start), period_end = coalesce($3, period_end),
     procuratorate_unit_id = coalesce($4, procuratorate_unit_id),
     prosecutor_user_id = coalesce($5, prosecutor_user_id), conditions = coalesce($6, conditions),
-    no_signal_limit_s = coalesce($7, no_signal_limit_s), legal_hold = coalesce($8, legal_hold)
+    no_signal_limit_s = coalesce($7, no_signal_limit_s), legal_hold = coalesce($8, legal_hold),
+    deciding_authority = coalesce($9, deciding_authority)
 WHERE id = $1
 """
 

@@ -10,13 +10,15 @@ from pydantic import BaseModel, Field
 
 class Role(StrEnum):
     """What a user may do. Police and supervisors act for their station; prosecutors for their
-    procuratorate's cases; administrators enrol; auditors read the access log only."""
+    procuratorate's cases; administrators enrol; auditors read the access log only; notaries
+    (staff of a notary office, 公证机构) see and act on the escrows their office holds only."""
 
     police = "police"
     supervisor = "supervisor"
     prosecutor = "prosecutor"
     admin = "admin"
     auditor = "auditor"
+    notary = "notary"
 
 
 #: Roles that may read position data (tracks, latest positions, compliance): always with a purpose.

@@ -26,6 +26,13 @@ TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
 }
 
 Measure = Literal["bail", "residential_surveillance"]
+#: The organ that decided the measure (决定机关); it decides forfeiture and refund of a deposit.
+DecidingAuthority = Literal["public_security", "procuratorate", "court"]
+_AUTHORITY = (
+    "the organ that decided the measure (决定机关): it decides forfeiture and refund of the bail "
+    "deposit (public_security: the supervisor; procuratorate: the case's prosecutor); "
+    "null: the setting BW_API__DEFAULT_DECIDING_AUTHORITY"
+)
 
 
 def _check_timezone(value: str) -> str:
@@ -50,6 +57,7 @@ class CaseIn(BaseModel):
         default_factory=dict, description="obligations beyond the rules, e.g. reporting duties"
     )
     no_signal_limit_s: int = Field(default=1800, ge=60, le=86_400, description="seconds")
+    deciding_authority: DecidingAuthority | None = Field(default=None, description=_AUTHORITY)
 
     _tz = field_validator("timezone")(_check_timezone)
 
@@ -72,6 +80,7 @@ class CasePatch(BaseModel):
     legal_hold: bool | None = Field(
         default=None, description="keeps position data past retention (e.g. pending appeal)"
     )
+    deciding_authority: DecidingAuthority | None = Field(default=None, description=_AUTHORITY)
 
 
 class StatusChange(BaseModel):
@@ -97,6 +106,7 @@ class CaseOut(BaseModel):
     legal_hold: bool
     purged_at: datetime | None
     created_at: datetime
+    deciding_authority: DecidingAuthority | None = Field(default=None, description=_AUTHORITY)
     device_id: str | None = Field(description="the watch assigned now, if any")
 
 

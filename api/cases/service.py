@@ -80,7 +80,7 @@ async def create(*, conn: asyncpg.Connection, principal: Principal, case: CaseIn
             sql.INSERT_CASE,
             case.case_number, case.person_id, case.measure, case.period_start, case.period_end,
             case.supervising_unit_id, case.procuratorate_unit_id, case.prosecutor_user_id,
-            case.timezone, case.conditions, case.no_signal_limit_s,
+            case.timezone, case.conditions, case.no_signal_limit_s, case.deciding_authority,
         )  # fmt: skip
         if row is None:
             raise ConflictError(f"case number {case.case_number} exists already")
@@ -110,7 +110,7 @@ async def amend(
             sql.UPDATE_CASE,
             case_id, patch.period_start, patch.period_end, patch.procuratorate_unit_id,
             patch.prosecutor_user_id, patch.conditions,
-            patch.no_signal_limit_s, patch.legal_hold,
+            patch.no_signal_limit_s, patch.legal_hold, patch.deciding_authority,
         )  # fmt: skip
         return await get_visible(conn=conn, principal=principal, case_id=case_id)
 

@@ -16,7 +16,7 @@ from store.pool import open_pool
 pytestmark = pytest.mark.integration
 
 EXPECTED = {
-    "units": 5, "users": 7, "persons": 6, "cases": 6, "devices": 6, "device_assignments": 6,
+    "units": 6, "users": 8, "persons": 6, "cases": 6, "devices": 6, "device_assignments": 6,
     "zones": 6, "case_rules": 8,
 }  # fmt: skip
 

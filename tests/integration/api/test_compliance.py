@@ -1,4 +1,4 @@
-"""Compliance code on hand-made cases, the printable report, and deposits over HTTP."""
+"""Compliance code on hand-made cases and the printable report (deposits: test_deposits.py)."""
 
 from __future__ import annotations
 
@@ -234,64 +234,3 @@ class _Page(HTMLParser):
             self.tables[self._table] += data + " "
         if self._in_code:
             self.code, self._in_code = data.strip(), False
-
-
-def test_deposit_lifecycle_over_http(
-    client: TestClient, seeded: world.World, token: Headers
-) -> None:
-    base = f"/cases/{seeded.case_a}/deposits"
-    doc = {"document_number": "东公(取)决字〔2026〕12号", "document_date": "2026-11-01"}
-    r = client.post(
-        base,
-        headers=token("police1"),
-        json={
-            **doc,
-            "kind": "bail",
-            "amount_fen": 2_000_000,
-            "payer": "Person A",
-            "account_number": "6222000011112222",
-            "account_holder": "东营分局保证金专户",
-        },
-    )
-    assert r.status_code == 201, r.text
-    dep = r.json()
-    assert dep["status"] == "pending"
-    assert dep["events"][0]["kind"] == "decided"
-    url = f"{base}/{dep['id']}/events"
-    bad = client.post(
-        url, headers=token("police1"), json={**doc, "kind": "refunded", "amount_fen": 2_000_000}
-    )
-    assert bad.status_code == 409
-    assert "pending cannot be refunded" in bad.json()["detail"]
-    assert (
-        client.post(
-            url, headers=token("police1"), json={**doc, "kind": "received", "amount_fen": 2_000_000}
-        ).json()["status"]
-        == "held"
-    )
-    part = client.post(
-        url, headers=token("super1"), json={**doc, "kind": "forfeited", "amount_fen": 500_000}
-    )
-    assert part.json()["status"] == "forfeited_in_part"
-    assert part.json()["held_fen"] == 1_500_000
-    floaty = client.post(
-        url, headers=token("police1"), json={**doc, "kind": "refunded", "amount_fen": 1.5}
-    )
-    assert floaty.status_code == 422
-    done = client.get(f"{base}/{dep['id']}", headers=token("pros1")).json()
-    assert [e["kind"] for e in done["events"]] == ["decided", "received", "forfeited"]
-    escrow = client.post(
-        base,
-        headers=token("police1"),
-        json={
-            **doc,
-            "kind": "escrow",
-            "amount_fen": 100,
-            "payer": "P",
-            "account_number": "1",
-            "account_holder": "公证处",
-            "notary_unit_id": seeded.units["P1"],
-        },
-    )
-    assert escrow.status_code == 400
-    assert "notary" in escrow.json()["detail"]

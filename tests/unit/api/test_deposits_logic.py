@@ -59,14 +59,44 @@ def test_bail_happy_paths() -> None:
 
 
 def test_escrow_happy_paths() -> None:
-    s = replay(E, 5000, [(EventKind.deposited, 5000), (EventKind.released_to_victim, 3000)])
-    assert (s.status, s.held_fen, s.released_fen) == ("released_in_part", 2000, 3000)
+    judged = EventKind.judgment_recorded
+    s = replay(
+        E,
+        5000,
+        [(EventKind.deposited, 5000), (judged, 3000), (EventKind.released_to_victim, 3000)],
+    )
+    assert (s.status, s.held_fen, s.released_fen, s.award_fen) == (
+        "released_in_part", 2000, 3000, 3000,
+    )  # fmt: skip
     s = apply(s, EventKind.returned_to_payer, 2000)
     assert (s.status, s.returned_fen) == ("closed", 2000)
-    assert (
-        replay(E, 5000, [(EventKind.deposited, 5000), (EventKind.returned_to_payer, 5000)]).status
-        == "closed"
-    )
+    nothing_awarded = replay(E, 5000, [(EventKind.deposited, 5000), (judged, 0)])
+    assert apply(nothing_awarded, EventKind.returned_to_payer, 5000).status == "closed"
+    more_than_held = replay(E, 5000, [(EventKind.deposited, 5000), (judged, 9000)])
+    assert apply(more_than_held, EventKind.released_to_victim, 5000).status == "closed"
+
+
+@pytest.mark.parametrize(
+    ("history", "event", "amount", "fragment"),
+    [
+        ([], EventKind.released_to_victim, 1000, "no effective judgment"),
+        ([], EventKind.returned_to_payer, 5000, "no effective judgment"),
+        ([(EventKind.judgment_recorded, 2000)], EventKind.released_to_victim, 2001, "exceeds"),
+        ([(EventKind.judgment_recorded, 2000)], EventKind.returned_to_payer, 3000, "still to be"),
+        (
+            [(EventKind.judgment_recorded, 2000), (EventKind.released_to_victim, 2000)],
+            EventKind.returned_to_payer, 2999, "whole balance",
+        ),
+        ([(EventKind.judgment_recorded, 2000)], EventKind.judgment_recorded, 1, "already"),
+    ],
+)  # fmt: skip
+def test_escrow_release_needs_judgment_within_award(
+    history: list[tuple[EventKind, int]], event: EventKind, amount: int, fragment: str
+) -> None:
+    state = replay(E, 5000, [(EventKind.deposited, 5000), *history])
+    with pytest.raises(IllegalTransitionError, match=fragment):
+        replay(E, 5000, [(EventKind.deposited, 5000), *history, (event, amount)])
+    assert state.status in ("deposited", "released_in_part")
 
 
 @pytest.mark.parametrize(
