@@ -1,0 +1,168 @@
+"""Every text a notification shows, Chinese first, English available. Pure.
+
+SMS texts are short (one UCS-2 part holds 70 characters, each further part 67): the kind,
+the case number, the person, the zone, the local time and the position, nothing else.
+E-mail and the group robots get a title and a longer body in Markdown-safe plain lines.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from notify.models import AlertFacts, Language, Notification
+
+#: Alert kinds (``alerts.kinds.AlertKind`` values) as people read them.
+KIND_TEXT: dict[str, dict[Language, str]] = {
+    "left_permitted_area": {Language.zh: "离开限定区域", Language.en: "Left permitted area"},
+    "entered_exclusion_zone": {Language.zh: "进入禁入区域", Language.en: "Entered exclusion zone"},
+    "crossed_exclusion_zone": {Language.zh: "穿越禁入区域", Language.en: "Crossed exclusion zone"},
+    "curfew_broken": {Language.zh: "违反宵禁", Language.en: "Curfew broken"},
+    "too_close_to_protected_person": {
+        Language.zh: "接近被保护人",
+        Language.en: "Too close to protected person",
+    },
+    "overdue_return": {Language.zh: "逾期未归", Language.en: "Overdue return"},
+    "no_signal": {Language.zh: "设备失联", Language.en: "No signal"},
+    "location_uncertain": {Language.zh: "位置不确定", Language.en: "Location uncertain"},
+    "strap_opened": {Language.zh: "腕带被打开", Language.en: "Strap opened"},
+    "battery_critical": {Language.zh: "电量严重不足", Language.en: "Battery critical"},
+    "powered_off": {Language.zh: "设备关机", Language.en: "Powered off"},
+    "impossible_movement": {Language.zh: "异常移动", Language.en: "Impossible movement"},
+}
+
+SEVERITY_TEXT: dict[str, dict[Language, str]] = {
+    "critical": {Language.zh: "紧急", Language.en: "CRITICAL"},
+    "high": {Language.zh: "高", Language.en: "HIGH"},
+    "medium": {Language.zh: "中", Language.en: "MEDIUM"},
+    "low": {Language.zh: "低", Language.en: "LOW"},
+}
+
+EVENT_TEXT: dict[str, dict[Language, str]] = {
+    "opened": {Language.zh: "新告警", Language.en: "New alert"},
+    "escalated": {Language.zh: "告警升级", Language.en: "Escalated alert"},
+    "reminder": {Language.zh: "告警提醒", Language.en: "Alert reminder"},
+}
+
+#: Labels of the long form, in order of display.
+LABELS: dict[str, dict[Language, str]] = {
+    "case": {Language.zh: "案件", Language.en: "Case"},
+    "person": {Language.zh: "人员", Language.en: "Person"},
+    "zone": {Language.zh: "区域", Language.en: "Zone"},
+    "time": {Language.zh: "时间", Language.en: "Time"},
+    "position": {Language.zh: "位置", Language.en: "Position"},
+    "severity": {Language.zh: "级别", Language.en: "Severity"},
+    "alert": {Language.zh: "告警编号", Language.en: "Alert"},
+    "act": {Language.zh: "请尽快处置并在系统中确认。", Language.en: "Please act and acknowledge."},
+}
+
+#: Prefix of SMS texts (Chinese carriers require a bracketed signature).
+SMS_SIGNATURE: dict[Language, str] = {Language.zh: "【电子监管】", Language.en: "[bailwatch] "}
+
+
+def kind_text(kind: str, language: Language) -> str:
+    """The kind's name; an unknown kind is shown as it is rather than dropped."""
+    return KIND_TEXT.get(kind, {}).get(language, kind)
+
+
+def _event_text(event: str, language: Language) -> str:
+    return EVENT_TEXT.get(event, {}).get(language, event)
+
+
+def local_time(facts: AlertFacts) -> str:
+    """``2026-11-22 10:05`` in the case's zone (a short form fits an SMS)."""
+    return facts.occurred_at.astimezone(ZoneInfo(facts.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def local_time_long(facts: AlertFacts) -> str:
+    """``2026-11-22 10:05:09 +08:00 (Asia/Shanghai)``."""
+    local = facts.occurred_at.astimezone(ZoneInfo(facts.timezone))
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]} ({facts.timezone})"
+
+
+def position_text(facts: AlertFacts) -> str | None:
+    """``37.43210N 118.67450E`` (WGS84, 5 decimals: about 1 m), or ``None``."""
+    if facts.position is None:
+        return None
+    lon, lat = facts.position
+    ns = "N" if lat >= 0 else "S"
+    ew = "E" if lon >= 0 else "W"
+    return f"{abs(lat):.5f}{ns} {abs(lon):.5f}{ew}"
+
+
+def title(n: Notification) -> str:
+    """One line: event, severity, kind, case number (e-mail subject, robot title)."""
+    lang, f = n.language, n.facts
+    sev = SEVERITY_TEXT[f.severity][lang]
+    if lang is Language.zh:
+        return f"{_event_text(n.event, lang)}（{sev}）{kind_text(f.kind, lang)} {f.case_number}"
+    return f"{_event_text(n.event, lang)} ({sev}): {kind_text(f.kind, lang)}, {f.case_number}"
+
+
+def sms_text(n: Notification) -> str:
+    """The short form for SMS: every fact on one line, no labels beyond the needed."""
+    lang, f = n.language, n.facts
+    sev = SEVERITY_TEXT[f.severity][lang]
+    parts = [f"{SMS_SIGNATURE[lang]}{_event_text(n.event, lang)}", f"{kind_text(f.kind, lang)}"]
+    if lang is Language.zh:
+        head = f"{parts[0]}（{sev}）{parts[1]}："
+        body = [f.case_number, f.person_name]
+    else:
+        head = f"{parts[0]} ({sev}) {parts[1]}: "
+        body = [f.case_number, f.person_name]
+    if f.zone_name:
+        body.append(f.zone_name)
+    body.append(local_time(f))
+    pos = position_text(f)
+    if pos:
+        body.append(pos)
+    return (
+        head
+        + (("，" if lang is Language.zh else ", ").join(body))
+        + ("。" if lang is Language.zh else ".")
+    )
+
+
+def body_lines(n: Notification) -> list[tuple[str, str]]:
+    """The long form as ``(label, value)`` pairs, in display order."""
+    lang, f = n.language, n.facts
+    rows = [
+        (LABELS["severity"][lang], SEVERITY_TEXT[f.severity][lang]),
+        (LABELS["case"][lang], f.case_number),
+        (LABELS["person"][lang], f.person_name),
+    ]
+    if f.zone_name:
+        rows.append((LABELS["zone"][lang], f.zone_name))
+    rows.append((LABELS["time"][lang], local_time_long(f)))
+    pos = position_text(f)
+    if pos:
+        rows.append((LABELS["position"][lang], f"{pos} (WGS84)"))
+    rows.append((LABELS["alert"][lang], f"#{f.alert_id}"))
+    return rows
+
+
+def plain_text(n: Notification) -> str:
+    """E-mail body: the title, one fact per line, and what to do."""
+    sep = "：" if n.language is Language.zh else ": "
+    lines = [title(n), ""]
+    lines += [f"{label}{sep}{value}" for label, value in body_lines(n)]
+    lines += ["", LABELS["act"][n.language]]
+    return "\n".join(lines) + "\n"
+
+
+def _md_escape(value: str) -> str:
+    """Escape the Markdown characters the robots interpret in a value we did not write."""
+    out = value
+    for ch in "\\`*_[]<>#":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def markdown(n: Notification) -> str:
+    """Group-robot body (WeCom and DingTalk Markdown subsets: headings, bold, line breaks)."""
+    sep = "：" if n.language is Language.zh else ": "
+    lines = [f"### {_md_escape(title(n))}"]
+    lines += [f"**{label}**{sep}{_md_escape(value)}" for label, value in body_lines(n)]
+    lines.append(LABELS["act"][n.language])
+    # Both robots need a blank line (or two spaces) for a line break in Markdown.
+    return "\n\n".join(lines)
