@@ -43,6 +43,13 @@ EVENT_TEXT: dict[str, dict[Language, str]] = {
     "reminder": {Language.zh: "告警提醒", Language.en: "Alert reminder"},
 }
 
+#: Events in the SMS form, after the severity ("紧急告警升级", "CRITICAL escalation").
+SMS_EVENT_TEXT: dict[str, dict[Language, str]] = {
+    "opened": {Language.zh: "告警", Language.en: "alert"},
+    "escalated": {Language.zh: "告警升级", Language.en: "escalation"},
+    "reminder": {Language.zh: "告警提醒", Language.en: "reminder"},
+}
+
 #: Labels of the long form, in order of display.
 LABELS: dict[str, dict[Language, str]] = {
     "case": {Language.zh: "案件", Language.en: "Case"},
@@ -68,9 +75,9 @@ def _event_text(event: str, language: Language) -> str:
     return EVENT_TEXT.get(event, {}).get(language, event)
 
 
-def local_time(facts: AlertFacts) -> str:
-    """``2026-11-22 10:05`` in the case's zone (a short form fits an SMS)."""
-    return facts.occurred_at.astimezone(ZoneInfo(facts.timezone)).strftime("%Y-%m-%d %H:%M")
+def local_time_short(facts: AlertFacts) -> str:
+    """``11-22 10:05`` in the case's zone (SMS)."""
+    return facts.occurred_at.astimezone(ZoneInfo(facts.timezone)).strftime("%m-%d %H:%M")
 
 
 def local_time_long(facts: AlertFacts) -> str:
@@ -100,27 +107,24 @@ def title(n: Notification) -> str:
 
 
 def sms_text(n: Notification) -> str:
-    """The short form for SMS: every fact on one line, no labels beyond the needed."""
+    """The short form for SMS: signature, severity and event, then the facts, comma-separated.
+
+    Kept within one UCS-2 part (70 characters) for an ordinary case: the year is left out of
+    the time, and labels are left out altogether.
+    """
     lang, f = n.language, n.facts
     sev = SEVERITY_TEXT[f.severity][lang]
-    parts = [f"{SMS_SIGNATURE[lang]}{_event_text(n.event, lang)}", f"{kind_text(f.kind, lang)}"]
-    if lang is Language.zh:
-        head = f"{parts[0]}（{sev}）{parts[1]}："
-        body = [f.case_number, f.person_name]
-    else:
-        head = f"{parts[0]} ({sev}) {parts[1]}: "
-        body = [f.case_number, f.person_name]
+    event = SMS_EVENT_TEXT.get(n.event, {}).get(lang, n.event)
+    facts = [kind_text(f.kind, lang), f.case_number, f.person_name]
     if f.zone_name:
-        body.append(f.zone_name)
-    body.append(local_time(f))
+        facts.append(f.zone_name)
+    facts.append(local_time_short(f))
     pos = position_text(f)
     if pos:
-        body.append(pos)
-    return (
-        head
-        + (("，" if lang is Language.zh else ", ").join(body))
-        + ("。" if lang is Language.zh else ".")
-    )
+        facts.append(pos)
+    if lang is Language.zh:
+        return f"{SMS_SIGNATURE[lang]}{sev}{event}：" + "，".join(facts)
+    return f"{SMS_SIGNATURE[lang]}{sev} {event}: " + ", ".join(facts)
 
 
 def body_lines(n: Notification) -> list[tuple[str, str]]:
