@@ -6,7 +6,8 @@ message ever travel in clear. The Message-ID derives from the idempotency key, s
 retried after an ambiguous failure carries the same id and mail systems can drop the copy.
 
 Replies map to outcomes: 2xx accepted; 4xx (and connection loss, timeouts) failed-transient;
-5xx, a refused login and a server without STARTTLS rejected-permanent.
+5xx, a refused login, an untrusted certificate and a server without STARTTLS or AUTH
+rejected-permanent.
 """
 
 from __future__ import annotations
@@ -60,8 +61,10 @@ def outcome_of(exc: aiosmtplib.SMTPException) -> tuple[Outcome, str]:
             exc, aiosmtplib.SMTPAuthenticationError
         )
         return (Outcome.failed if transient else Outcome.rejected), f"SMTP {exc.code}"
-    if isinstance(exc, aiosmtplib.SMTPNotSupported):
-        return Outcome.rejected, "STARTTLS or AUTH not offered by the server"
+    if isinstance(exc, aiosmtplib.SMTPNotSupported) or type(exc) is aiosmtplib.SMTPException:
+        # aiosmtplib raises the bare base class only for a missing capability (no STARTTLS,
+        # no AUTH): the server is not configured as this channel requires.
+        return Outcome.rejected, "server does not offer STARTTLS or AUTH"
     # Disconnected, connect error, timeouts: try again later.
     return Outcome.failed, type(exc).__name__
 
