@@ -44,7 +44,8 @@ async def test_chinese_mail_arrives_over_tls_after_login(server: MailServer) -> 
 
     assert result.outcome is Outcome.accepted, result
     [got] = await server.wait_for(1)
-    assert got.tls and got.login == USER
+    assert got.tls
+    assert got.login == USER
     assert got.rcpt_tos == ["duty.officer@dyq.police.example"]
     assert got.message["Subject"] == catalogue.title(n)
     assert "进入禁入区域" in got.message["Subject"]
