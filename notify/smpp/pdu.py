@@ -154,7 +154,10 @@ def decode(frame: bytes) -> Pdu:
 
 def c_string(value: str, max_len: int) -> bytes:
     """A C-Octet String of at most ``max_len`` bytes including the NUL (ASCII only)."""
-    raw = value.encode("ascii")
+    try:
+        raw = value.encode("ascii")
+    except UnicodeEncodeError as exc:
+        raise PduError(f"{value!r} is not ASCII") from exc
     if len(raw) + 1 > max_len or b"\0" in raw:
         raise PduError(f"{value!r} does not fit a C-Octet String of {max_len}")
     return raw + b"\0"

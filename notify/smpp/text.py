@@ -54,6 +54,12 @@ def _chunks(text: str, size: int) -> list[str]:
     return chunks
 
 
+def clean(text: str) -> str:
+    """``text`` with unpaired surrogates (possible in a str decoded from JSON) replaced by
+    U+FFFD, so it always encodes; a well-formed text is returned unchanged."""
+    return text.encode("utf-16-be", "surrogatepass").decode("utf-16-be", "replace")
+
+
 def encode_ucs2(text: str) -> bytes:
     # UTF-16BE is UCS-2 for the BMP; beyond it, surrogate pairs (what handsets decode).
     return text.encode("utf-16-be")
@@ -63,6 +69,7 @@ def split(text: str, reference: int) -> list[Part]:
     """``text`` as SMS parts; ``reference`` (0-255) ties the parts of one message together."""
     if not 0 <= reference <= 255:
         raise ValueError("reference is one octet")
+    text = clean(text)
     units = sum(_units(ch) for ch in text)
     if units <= SINGLE_UNITS:
         return [Part(b"", encode_ucs2(text))]
