@@ -270,13 +270,25 @@ class RobotSettings(BaseModel):
     timeout_s: float = Field(default=10.0, gt=0)
 
 
+class WeComSettings(RobotSettings):
+    """WeCom group robot (``token`` is the webhook's ``key``)."""
+
+    url: str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+
+
+class DingTalkSettings(RobotSettings):
+    """DingTalk custom robot (``token`` is ``access_token``; ``secret`` the SEC... signing key)."""
+
+    url: str = "https://oapi.dingtalk.com/robot/send"
+
+
 class NotifySettings(BaseModel):
     """Notification channels (SMS over SMPP, e-mail, WeCom and DingTalk group robots)."""
 
     smpp: SmppSettings = SmppSettings()
     smtp: SmtpSettings = SmtpSettings()
-    wecom: RobotSettings = RobotSettings(url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send")
-    dingtalk: RobotSettings = RobotSettings(url="https://oapi.dingtalk.com/robot/send")
+    wecom: WeComSettings = WeComSettings()
+    dingtalk: DingTalkSettings = DingTalkSettings()
 
     def secrets(self) -> dict[str, str]:
         """Secrets that are set, by environment variable, for the placeholder check."""

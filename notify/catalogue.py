@@ -7,6 +7,7 @@ E-mail and the group robots get a title and a longer body in Markdown-safe plain
 
 from __future__ import annotations
 
+import unicodedata
 from zoneinfo import ZoneInfo
 
 from notify.models import AlertFacts, Language, Notification
@@ -66,6 +67,12 @@ LABELS: dict[str, dict[Language, str]] = {
 SMS_SIGNATURE: dict[Language, str] = {Language.zh: "【电子监管】", Language.en: "[bailwatch] "}
 
 
+def clean(text: str) -> str:
+    """``text`` with unpaired surrogates (a str decoded from JSON may hold them) replaced by
+    U+FFFD, so every channel can encode it; well-formed text is returned unchanged."""
+    return text.encode("utf-16-be", "surrogatepass").decode("utf-16-be", "replace")
+
+
 def kind_text(kind: str, language: Language) -> str:
     """The kind's name; an unknown kind is shown as it is rather than dropped."""
     return KIND_TEXT.get(kind, {}).get(language, kind)
@@ -102,8 +109,10 @@ def title(n: Notification) -> str:
     lang, f = n.language, n.facts
     sev = SEVERITY_TEXT[f.severity][lang]
     if lang is Language.zh:
-        return f"{_event_text(n.event, lang)}（{sev}）{kind_text(f.kind, lang)} {f.case_number}"
-    return f"{_event_text(n.event, lang)} ({sev}): {kind_text(f.kind, lang)}, {f.case_number}"
+        text = f"{_event_text(n.event, lang)}（{sev}）{kind_text(f.kind, lang)} {f.case_number}"
+    else:
+        text = f"{_event_text(n.event, lang)} ({sev}): {kind_text(f.kind, lang)}, {f.case_number}"
+    return clean(single_line(text))
 
 
 def sms_text(n: Notification) -> str:
@@ -123,8 +132,8 @@ def sms_text(n: Notification) -> str:
     if pos:
         facts.append(pos)
     if lang is Language.zh:
-        return f"{SMS_SIGNATURE[lang]}{sev}{event}：" + "，".join(facts)
-    return f"{SMS_SIGNATURE[lang]}{sev} {event}: " + ", ".join(facts)
+        return clean(f"{SMS_SIGNATURE[lang]}{sev}{event}：" + "，".join(facts))
+    return clean(f"{SMS_SIGNATURE[lang]}{sev} {event}: " + ", ".join(facts))
 
 
 def body_lines(n: Notification) -> list[tuple[str, str]]:
@@ -151,12 +160,18 @@ def plain_text(n: Notification) -> str:
     lines = [title(n), ""]
     lines += [f"{label}{sep}{value}" for label, value in body_lines(n)]
     lines += ["", LABELS["act"][n.language]]
-    return "\n".join(lines) + "\n"
+    return clean("\n".join(lines) + "\n")
+
+
+def single_line(value: str) -> str:
+    """``value`` with control characters and line or paragraph separators as spaces."""
+    return "".join(" " if unicodedata.category(c) in {"Cc", "Zl", "Zp"} else c for c in value)
 
 
 def _md_escape(value: str) -> str:
-    """Escape the Markdown characters the robots interpret in a value we did not write."""
-    out = value
+    """A value we did not write, made inert in Markdown: on one line (no new heading or
+    paragraph), every character the robots interpret escaped."""
+    out = single_line(value)
     for ch in "\\`*_[]<>#":
         out = out.replace(ch, "\\" + ch)
     return out
@@ -169,4 +184,4 @@ def markdown(n: Notification) -> str:
     lines += [f"**{label}**{sep}{_md_escape(value)}" for label, value in body_lines(n)]
     lines.append(LABELS["act"][n.language])
     # Both robots need a blank line (or two spaces) for a line break in Markdown.
-    return "\n\n".join(lines)
+    return clean("\n\n".join(lines))

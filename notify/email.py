@@ -36,7 +36,8 @@ def build_message(notification: Notification, *, sender: str, to: str) -> EmailM
     msg = EmailMessage()
     msg["Subject"] = catalogue.title(notification)
     msg["From"] = Address(display_name="电子监管 bailwatch", addr_spec=sender)
-    msg["To"] = Address(display_name=notification.recipient.name, addr_spec=to)
+    name = catalogue.clean(catalogue.single_line(notification.recipient.name))
+    msg["To"] = Address(display_name=name, addr_spec=to)
     msg["Date"] = format_datetime(notification.facts.occurred_at)
     msg["Message-ID"] = message_id(notification, sender)
     msg["X-Bailwatch-Key"] = notification.idempotency_key
