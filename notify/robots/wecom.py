@@ -54,6 +54,16 @@ class WeComChannel:
     async def send(self, notification: Notification) -> Attempt:
         started = self._clock()
         key = self._settings.token.get_secret_value() if self._settings.token else ""
+        if not key:
+            return attempt(
+                channel=self.name,
+                notification=notification,
+                outcome=Outcome.rejected,
+                started_at=started,
+                clock=self._clock,
+                reply="",
+                reason="no robot key configured",
+            )
         reply = await post_json(
             self._client,
             self._settings.url,
@@ -65,9 +75,9 @@ class WeComChannel:
         return attempt(
             channel=self.name,
             notification=notification,
-            outcome=reply.outcome if key else Outcome.rejected,
+            outcome=reply.outcome,
             started_at=started,
             clock=self._clock,
             reply=reply.reply,
-            reason=reply.reason if key else "no robot key configured",
+            reason=reply.reason,
         )

@@ -72,12 +72,24 @@ def free_port() -> int:
 class Smsc:
     """One node-smpp SMSC process on a fixed loopback port."""
 
-    def __init__(self, directory: Path, *, system_id: str, password: str) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        system_id: str,
+        password: str,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.record_path = directory / "smsc-record.jsonl"
         self.log_path = directory / "smsc.log"
         self.record_path.touch()
-        self._env = {**os.environ, "SMPP_SYSTEM_ID": system_id, "SMPP_PASSWORD": password}
+        self._env = {
+            **os.environ,
+            "SMPP_SYSTEM_ID": system_id,
+            "SMPP_PASSWORD": password,
+            **(env or {}),
+        }
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self, *, timeout_s: float = 30.0) -> None:
@@ -110,6 +122,11 @@ class Smsc:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+    def unbind_all(self) -> None:
+        """Make the SMSC send unbind to every bound session (SIGUSR2)."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGUSR2)
 
     def events(self, kind: str | None = None) -> list[Event]:
         lines = self.record_path.read_text(encoding="utf-8").splitlines()

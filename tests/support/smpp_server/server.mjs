@@ -9,8 +9,10 @@
 // sends a delivery receipt (deliver_sm, esm_class 0x04) for each part that asked for one,
 // again (up to 3 times) when the ESME answers it with an error status. Every event is one
 // JSON line in the record file. Destinations steer failures: "000..." is answered
-// ESME_RINVDSTADR (permanent), "999..." ESME_RTHROTTLED (transient), "888..." gets an UNDELIV
-// receipt. Prints "SMPP READY <port>" once listening.
+// ESME_RINVDSTADR (permanent), "999..." ESME_RTHROTTLED (transient), "777..." is never
+// answered, "888..." gets an UNDELIV receipt. SMPP_SMSC_ENQUIRE_MS makes the SMSC send its own
+// enquire_link that often; SMPP_IGNORE_ENQUIRE=1 makes it leave the ESME's unanswered;
+// SIGUSR2 makes it unbind every bound session. Prints "SMPP READY <port>" once listening.
 import fs from 'node:fs';
 import smpp from 'smpp';
 
@@ -19,6 +21,9 @@ const recordPath = process.argv[3];
 const systemId = process.env.SMPP_SYSTEM_ID ?? 'bailwatch';
 const password = process.env.SMPP_PASSWORD ?? '';
 const receiptDelayMs = Number(process.env.SMPP_RECEIPT_DELAY_MS ?? 50);
+const smscEnquireMs = Number(process.env.SMPP_SMSC_ENQUIRE_MS ?? 0);
+const ignoreEnquire = process.env.SMPP_IGNORE_ENQUIRE === '1';
+const sessions = new Set();
 const idPrefix = Date.now().toString(36);
 let counter = 0;
 const pending = new Map();
@@ -75,10 +80,24 @@ const server = smpp.createServer({}, (session) => {
     }
     record({ event: 'bind', system_id: pdu.system_id, interface_version: pdu.interface_version });
     session.send(pdu.response({ system_id: 'test-smsc' }));
+    sessions.add(session);
+    if (smscEnquireMs > 0) {
+      const timer = setInterval(() => {
+        session.enquire_link({}, (resp) =>
+          record({ event: 'enquire_link_resp', command_status: resp.command_status }),
+        );
+      }, smscEnquireMs);
+      session.on('close', () => clearInterval(timer));
+    }
   });
+  session.on('close', () => sessions.delete(session));
   session.on('enquire_link', (pdu) => {
-    record({ event: 'enquire_link' });
-    session.send(pdu.response());
+    record({ event: 'enquire_link', answered: !ignoreEnquire });
+    if (!ignoreEnquire) session.send(pdu.response());
+  });
+  session.on('unbind_resp', () => {
+    record({ event: 'unbind_resp' });
+    session.close();
   });
   session.on('unbind', (pdu) => {
     record({ event: 'unbind' });
@@ -104,6 +123,10 @@ const server = smpp.createServer({}, (session) => {
     if (dest.startsWith('000')) {
       record({ event: 'submit_sm', ...base, command_status: smpp.ESME_RINVDSTADR });
       session.send(pdu.response({ command_status: smpp.ESME_RINVDSTADR }));
+      return;
+    }
+    if (dest.startsWith('777')) {
+      record({ event: 'submit_sm', ...base, command_status: null });
       return;
     }
     if (dest.startsWith('999')) {
@@ -144,6 +167,12 @@ const server = smpp.createServer({}, (session) => {
 
 server.listen(port, '127.0.0.1', () => {
   console.log(`SMPP READY ${server.address().port}`);
+});
+process.on('SIGUSR2', () => {
+  for (const session of sessions) {
+    record({ event: 'unbind_sent' });
+    session.unbind();
+  }
 });
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.on(signal, () => process.exit(0));
