@@ -123,7 +123,8 @@ class SmsChannel:
     async def _on_deliver(self, message: pdu.ShortMessage) -> None:
         receipt = parse_receipt(message)
         if receipt is None:
-            log.info("smpp: ignoring a mobile-originated message from %s", message.source_addr)
+            # Replies from handsets are not read (yet); their numbers stay out of the logs.
+            log.info("smpp: ignoring a mobile-originated message")
             return
         if self._on_receipt is not None:
             await self._on_receipt(

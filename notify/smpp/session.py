@@ -5,7 +5,7 @@ The session runs as a task from ``__aenter__`` to ``__aexit__``. It connects, bi
 transceiver and then reads PDUs: responses resolve the pending request of the same sequence
 number; ``deliver_sm`` goes to ``on_deliver`` and is answered with ``deliver_sm_resp`` only after
 ``on_deliver`` returns (status ESME_RX_T_APPN if it raised, so the SMSC delivers it again);
-``enquire_link`` is answered; ``unbind`` is answered and the session reconnects. An idle session
+``enquire_link`` is answered; ``unbind`` is answered and the session reconnects. The session
 sends ``enquire_link`` every ``enquire_link_s``; no answer within ``response_timeout_s`` drops
 the connection. Any loss fails the pending requests (:class:`ConnectionLostError`) and reconnects
 after a jittered, doubling backoff.
@@ -121,7 +121,11 @@ class SmppSession:
                 await self._connect_and_serve()
                 delay = self._settings.reconnect_min_s
             except (OSError, TimeoutError, EOFError, PduError, SessionError) as exc:
-                log.warning("smpp: session to %s:%s lost: %r", self._host, self._port, exc)
+                if not self._closing:
+                    log.warning("smpp: session to %s:%s lost: %r", self._host, self._port, exc)
+            except Exception:
+                # A fault of ours must not end the session for good: log it and reconnect.
+                log.exception("smpp: unexpected error in the session; reconnecting")
             finally:
                 self._drop()
             if self._closing:
@@ -163,29 +167,39 @@ class SmppSession:
             await reading
         finally:
             for task in (reading, keepalive):
-                if task is not None and not task.done():
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                if task is None:
+                    continue
+                task.cancel()
+                # Its outcome is known already (or it is cancelled): collect it quietly.
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     def _drop(self) -> None:
         self._bound.clear()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        self._fail_pending("connection to the SMSC lost")
+
+    def _fail_pending(self, why: str) -> None:
         for future in self._pending.values():
             if not future.done():
-                future.set_exception(ConnectionLostError("connection to the SMSC lost"))
+                future.set_exception(ConnectionLostError(why))
         self._pending.clear()
 
     async def _read_loop(self, reader: asyncio.StreamReader) -> None:
-        while True:
-            try:
-                head = await reader.readexactly(4)
-                rest = await reader.readexactly(pdu.parse_length(head) - 4)
-            except asyncio.IncompleteReadError as exc:
-                raise ConnectionLostError("the SMSC closed the connection") from exc
-            self._dispatch(pdu.decode(head + rest))
+        try:
+            while True:
+                try:
+                    head = await reader.readexactly(4)
+                    rest = await reader.readexactly(pdu.parse_length(head) - 4)
+                except asyncio.IncompleteReadError as exc:
+                    raise ConnectionLostError("the SMSC closed the connection") from exc
+                self._dispatch(pdu.decode(head + rest))
+        except (OSError, PduError, SessionError) as exc:
+            # Whoever waits for a response (the bind included) learns now, not at its timeout.
+            self._fail_pending(f"connection unusable: {exc}")
+            raise
 
     def _dispatch(self, frame: Pdu) -> None:
         if pdu.is_response(frame.command_id):

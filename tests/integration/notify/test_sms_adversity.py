@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from config.settings import SmppSettings
@@ -82,3 +83,34 @@ async def test_an_unbind_from_the_smsc_is_answered_and_the_session_rebinds(
             assert sms.session.binds == 2
     finally:
         smsc.stop()
+
+
+async def test_a_peer_that_speaks_garbage_never_binds_and_never_crashes() -> None:
+    connections = 0
+    retried = asyncio.Event()
+
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        if connections >= 3:  # it keeps trying, with backoff
+            retried.set()
+        await reader.read(64)
+        writer.write(b"\x00\x00\x00\x05HTTP/1.1 400 Bad Request\r\n\r\n")  # length 5: impossible
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        s = SmppSettings(port=port, reconnect_min_s=0.05, reconnect_max_s=0.1, bind_wait_s=0.3)
+        async with SmsChannel(s) as sms:
+            result = await sms.send(notification())
+            assert result.outcome is Outcome.failed
+            assert result.reason == "SessionUnavailableError"
+            # Garbage ends the attempt at once (not at the 5 s bind timeout).
+            async with asyncio.timeout(3):
+                await retried.wait()
+            assert sms.session.binds == 0
+    finally:
+        server.close()
+        await server.wait_closed()
