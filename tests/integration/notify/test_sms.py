@@ -188,3 +188,28 @@ async def test_a_wrong_password_never_binds(smsc: Smsc) -> None:
         result = await sms.send(notification())
         assert result.outcome is Outcome.failed
         assert sms.session.binds == 0
+
+
+async def test_concurrent_sends_share_one_session(
+    smsc: Smsc, channel: tuple[SmsChannel, Receipts]
+) -> None:
+    sms, receipts = channel
+    batch = [
+        notification(alert_id=i, mobile=f"86138000{i:05d}", zone=None, case_number=f"DY-{i}")
+        for i in range(20)
+    ]
+    results = await asyncio.gather(*(sms.send(n) for n in batch))
+
+    assert all(r.outcome is Outcome.accepted for r in results)
+    ids = [r.message_ids[0] for r in results]
+    assert len(set(ids)) == 20
+    messages = await smsc.wait_for("message", count=20)
+    by_dest = {m["destination_addr"]: m for m in messages}
+    for n, r in zip(batch, results, strict=True):
+        assert n.recipient.mobile is not None
+        assert by_dest[n.recipient.mobile]["text"] == catalogue.sms_text(n)
+        assert by_dest[n.recipient.mobile]["message_ids"] == list(r.message_ids)
+    assert len(messages) == 20
+    got = await receipts.wait(20)
+    assert {g.message_id for g in got} == set(ids)
+    assert sms.session.binds == 1
