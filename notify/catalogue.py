@@ -132,8 +132,10 @@ def sms_text(n: Notification) -> str:
     if pos:
         facts.append(pos)
     if lang is Language.zh:
-        return clean(f"{SMS_SIGNATURE[lang]}{sev}{event}：" + "，".join(facts))
-    return clean(f"{SMS_SIGNATURE[lang]}{sev} {event}: " + ", ".join(facts))
+        text = f"{SMS_SIGNATURE[lang]}{sev}{event}：" + "，".join(facts)
+    else:
+        text = f"{SMS_SIGNATURE[lang]}{sev} {event}: " + ", ".join(facts)
+    return clean(single_line(text))
 
 
 def body_lines(n: Notification) -> list[tuple[str, str]]:

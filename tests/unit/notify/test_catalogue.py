@@ -121,6 +121,7 @@ def test_any_names_give_encodable_texts_and_a_one_line_title(
         text.encode("utf-8")
         text.encode("utf-16-be")
     assert catalogue.title(n) == catalogue.single_line(catalogue.title(n))
+    assert catalogue.sms_text(n) == catalogue.single_line(catalogue.sms_text(n))
 
 
 def test_naive_times_and_impossible_positions_are_refused() -> None:
