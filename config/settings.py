@@ -219,6 +219,95 @@ class AlertsSettings(BaseModel):
         return float(getattr(self, f"sla_{severity}_s"))
 
 
+class SmppSettings(BaseModel):
+    """SMS gateway (SMSC) reached over SMPP 3.4 as a transceiver (``notify/smpp``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=2775, ge=1, le=65_535)
+    system_id: str = Field(default="bailwatch", max_length=15)
+    #: Bind password (at most 8 characters by the protocol); unset binds with an empty one.
+    password: SecretStr | None = None
+    system_type: str = Field(default="", max_length=12)
+    #: Sender address shown on the handset (a carrier-assigned service number) and its TON/NPI.
+    source_addr: str = Field(default="10690000", max_length=20)
+    source_addr_ton: int = Field(default=0, ge=0, le=6)
+    source_addr_npi: int = Field(default=0, ge=0, le=18)
+    #: TON/NPI of recipients' numbers (1/1: international, E.164, e.g. ``8613800000000``).
+    dest_addr_ton: int = Field(default=1, ge=0, le=6)
+    dest_addr_npi: int = Field(default=1, ge=0, le=18)
+    #: Ask the SMSC for delivery receipts (registered_delivery 1).
+    receipts: bool = True
+    #: Seconds to open the TCP connection and to get bind_transceiver_resp.
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    #: Seconds to wait for the response to one request (submit_sm, enquire_link).
+    response_timeout_s: float = Field(default=10.0, gt=0)
+    #: Seconds a send waits for a bound session before it counts as a transient failure.
+    bind_wait_s: float = Field(default=5.0, ge=0)
+    #: Seconds between two enquire_link keepalives on an idle session.
+    enquire_link_s: float = Field(default=30.0, gt=0)
+    #: Reconnect backoff: first delay, doubled each failure up to the cap (seconds, jittered).
+    reconnect_min_s: float = Field(default=0.5, gt=0)
+    reconnect_max_s: float = Field(default=30.0, gt=0)
+
+
+class SmtpSettings(BaseModel):
+    """Mail server reached over SMTP with STARTTLS required (``notify/email``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=587, ge=1, le=65_535)
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = "bailwatch@localhost"
+    #: PEM file of the CA that signs the server's certificate (system store when unset).
+    ca_file: str | None = None
+    #: Seconds for the whole SMTP conversation of one message.
+    timeout_s: float = Field(default=15.0, gt=0)
+
+
+class RobotSettings(BaseModel):
+    """A group robot's webhook (WeCom ``key`` or DingTalk ``access_token``, and DingTalk's
+    signing ``secret``)."""
+
+    #: Base address of the robot API, without query (the vendor's, or a local receiver).
+    url: str
+    token: SecretStr | None = None
+    secret: SecretStr | None = None
+    #: Seconds per HTTP request.
+    timeout_s: float = Field(default=10.0, gt=0)
+
+
+class WeComSettings(RobotSettings):
+    """WeCom group robot (``token`` is the webhook's ``key``)."""
+
+    url: str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+
+
+class DingTalkSettings(RobotSettings):
+    """DingTalk custom robot (``token`` is ``access_token``; ``secret`` the SEC... signing key)."""
+
+    url: str = "https://oapi.dingtalk.com/robot/send"
+
+
+class NotifySettings(BaseModel):
+    """Notification channels (SMS over SMPP, e-mail, WeCom and DingTalk group robots)."""
+
+    smpp: SmppSettings = SmppSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    wecom: WeComSettings = WeComSettings()
+    dingtalk: DingTalkSettings = DingTalkSettings()
+
+    def secrets(self) -> dict[str, str]:
+        """Secrets that are set, by environment variable, for the placeholder check."""
+        optional = {
+            "BW_NOTIFY__SMPP__PASSWORD": self.smpp.password,
+            "BW_NOTIFY__SMTP__PASSWORD": self.smtp.password,
+            "BW_NOTIFY__WECOM__TOKEN": self.wecom.token,
+            "BW_NOTIFY__DINGTALK__TOKEN": self.dingtalk.token,
+            "BW_NOTIFY__DINGTALK__SECRET": self.dingtalk.secret,
+        }
+        return {k: v.get_secret_value() for k, v in optional.items() if v is not None}
+
+
 class Settings(BaseSettings):
     """All settings of one bailwatch process."""
 
@@ -237,6 +326,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     sim: SimSettings = SimSettings()
     alerts: AlertsSettings = AlertsSettings()
+    notify: NotifySettings = NotifySettings()
 
     def to_env(self) -> dict[str, str]:
         """These settings as ``BW_*`` environment variables, to start another process with them."""
@@ -267,6 +357,7 @@ class Settings(BaseSettings):
             secrets["BW_MQTT__PASSWORD"] = self.mqtt.password.get_secret_value()
         if self.alerts.mqtt_password is not None:
             secrets["BW_ALERTS__MQTT_PASSWORD"] = self.alerts.mqtt_password.get_secret_value()
+        secrets |= self.notify.secrets()
         bad = [
             name
             for name, value in secrets.items()
