@@ -1,4 +1,5 @@
-"""SQL for ``dead_letters``: rejected input with its reasons, stored once per redelivery."""
+"""SQL for ``dead_letters``: rejected input with its reasons, stored once per redelivery, and the
+replay of the ones an assignment correction makes acceptable (``ingest.replay``)."""
 
 from __future__ import annotations
 
@@ -18,4 +19,52 @@ ON CONFLICT (dedup_key) DO NOTHING
 SELECT_BY_TOPIC = """
 SELECT received_at, topic, payload, reasons, device_id, detail
 FROM dead_letters WHERE topic = $1 ORDER BY id
+"""
+
+#: Mark for replay the fixes of device $1 refused only as ``unassigned_device`` whose fix time
+#: lies in [$2, $3) ($3 NULL: open), unless a replay stored them already. Returns their ids.
+REQUEST_REPLAY = """
+UPDATE dead_letters
+SET replay_requested_at = now(), replayed_at = NULL, replay_result = NULL,
+    replay_claimed_until = NULL
+WHERE device_id = $1 AND reasons = ARRAY['unassigned_device']::text[]
+  AND detail ? 'fix_time'
+  AND (detail->>'fix_time')::timestamptz >= $2
+  AND (detail->>'fix_time')::timestamptz < coalesce($3::timestamptz, 'infinity')
+  AND replay_result IS DISTINCT FROM 'stored'
+RETURNING id
+"""
+
+#: Claim at most $1 rows waiting for replay, oldest first, for a lease of $2 seconds; rows another
+#: ingester holds (locked now, or leased) are skipped, so no row is replayed twice at once.
+CLAIM_REPLAY = """
+UPDATE dead_letters d
+SET replay_claimed_until = now() + make_interval(secs => $2::float8),
+    replay_attempts = d.replay_attempts + 1
+FROM (
+    SELECT id FROM dead_letters
+    WHERE replay_requested_at IS NOT NULL AND replayed_at IS NULL
+      AND (replay_claimed_until IS NULL OR replay_claimed_until < now())
+    ORDER BY id LIMIT $1
+    FOR UPDATE SKIP LOCKED
+) c
+WHERE d.id = c.id
+RETURNING d.id, d.received_at, d.topic, d.payload, d.device_id, d.dedup_key
+"""
+
+#: The outcome of replayed rows, in the transaction of their batch: $1 ids, $2 results
+#: ('stored' | 'rejected'), $3 new reasons (comma separated; '' keeps the old ones). A row
+#: finished already (a lease that ran out under a stalled ingester) keeps its first outcome.
+FINISH_REPLAY = """
+UPDATE dead_letters d
+SET replayed_at = now(), replay_result = r.result, replay_claimed_until = NULL,
+    reasons = CASE WHEN r.reasons = '' THEN d.reasons ELSE string_to_array(r.reasons, ',') END
+FROM unnest($1::bigint[], $2::text[], $3::text[]) AS r(id, result, reasons)
+WHERE d.id = r.id AND d.replayed_at IS NULL
+"""
+
+#: Replay state of device $1's dead letters (tests, operators).
+SELECT_REPLAY_STATE = """
+SELECT id, reasons, replay_requested_at, replayed_at, replay_result, replay_attempts
+FROM dead_letters WHERE device_id = $1 ORDER BY id
 """
