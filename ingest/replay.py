@@ -3,12 +3,14 @@ start now covers are fed through the ingest pipeline again (decode -> validate -
 evaluate -> write), as a batch of their own with their original topic, payload and receive time.
 
 The API marks the rows (``store.dead_letters.REQUEST_REPLAY``); this feed claims them with a
-lease (``FOR UPDATE SKIP LOCKED``: two ingesters never take one row at once), and the ingester's
-batch loop runs them between its MQTT batches, on the same writer, without the ack stage (they
-owe the broker nothing). Each row's outcome is written in the batch's own transaction: ``stored``
-(its fix is in ``pings``, judged by the evaluation like any late fix), or ``rejected`` with its new
-reasons. A crash before the commit leaves the rows claimed until the lease passes; then any
-ingester takes them again, and the fixes' natural key makes a repeat harmless.
+lease (``FOR UPDATE SKIP LOCKED``, claims serialised by an advisory lock: two ingesters never
+take one row, nor rows of one device, at once; a device's rows go in fix-time order), and the
+ingester's batch loop runs them between its MQTT batches, on the same writer, without the ack
+stage (they owe the broker nothing). Each row's outcome is written in the batch's own
+transaction: ``stored`` (its fix is in ``pings``, judged by the evaluation like any late fix), or
+``rejected`` with its new reasons. A crash before the commit leaves the rows claimed until the
+lease passes; then any ingester takes them again, and the fixes' natural key makes a repeat
+harmless.
 """
 
 from __future__ import annotations
@@ -82,6 +84,14 @@ class ReplayBatch(Batch):
     claimed: list[Claimed] = field(default_factory=list)
 
 
+async def claim(conn: asyncpg.Connection, *, limit: int, lease_s: float) -> list[asyncpg.Record]:
+    """Claim up to ``limit`` rows for ``lease_s`` seconds (claims serialised across ingesters)."""
+    async with conn.transaction():
+        await conn.execute(sql.LOCK_CLAIMS)
+        rows: list[asyncpg.Record] = await conn.fetch(sql.CLAIM_REPLAY, limit, lease_s)
+    return rows
+
+
 class ReplayMetrics:
     """``bailwatch_ingest_replayed_total{result}``: dead letters replayed, by outcome."""
 
@@ -150,10 +160,7 @@ class ReplayFeed:
             await self._ready.put((claimed, messages_of(rows)))
 
     async def _claim(self, conn: asyncpg.Connection) -> list[asyncpg.Record]:
-        rows: list[asyncpg.Record] = await conn.fetch(
-            sql.CLAIM_REPLAY, self.batch_max, self.lease_s
-        )
-        return rows
+        return await claim(conn, limit=self.batch_max, lease_s=self.lease_s)
 
     def take(self) -> ReplayBatch | None:
         """A claimed batch ready to run through the stages (without ack), or None.

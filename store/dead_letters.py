@@ -35,20 +35,32 @@ WHERE device_id = $1 AND reasons = ARRAY['unassigned_device']::text[]
 RETURNING id
 """
 
-#: Claim at most $1 rows waiting for replay, oldest first, for a lease of $2 seconds; rows another
-#: ingester holds (locked now, or leased) are skipped, so no row is replayed twice at once.
+#: Taken (transaction-scoped) before :data:`CLAIM_REPLAY`: claims are serialised, so the check
+#: that no other ingester holds rows of a device sees every committed claim.
+LOCK_CLAIMS = "SELECT pg_advisory_xact_lock(1652011632)"  # "bwrp"
+
+#: Claim at most $1 rows waiting for replay for a lease of $2 seconds: of devices no other
+#: ingester holds rows of (a device's fixes are replayed by one ingester at a time, in fix-time
+#: order, so each replayed batch is a run of the device's track), rows locked now are skipped.
 CLAIM_REPLAY = """
-UPDATE dead_letters d
-SET replay_claimed_until = now() + make_interval(secs => $2::float8),
-    replay_attempts = d.replay_attempts + 1
-FROM (
+WITH busy AS (
+    SELECT DISTINCT device_id FROM dead_letters
+    WHERE replay_requested_at IS NOT NULL AND replayed_at IS NULL
+      AND replay_claimed_until >= now()
+), pick AS (
     SELECT id FROM dead_letters
     WHERE replay_requested_at IS NOT NULL AND replayed_at IS NULL
       AND (replay_claimed_until IS NULL OR replay_claimed_until < now())
-    ORDER BY id LIMIT $1
+      AND device_id IS NOT NULL AND device_id NOT IN (SELECT device_id FROM busy)
+    ORDER BY device_id, (detail->>'fix_time')::timestamptz, id
+    LIMIT $1
     FOR UPDATE SKIP LOCKED
-) c
-WHERE d.id = c.id
+)
+UPDATE dead_letters d
+SET replay_claimed_until = now() + make_interval(secs => $2::float8),
+    replay_attempts = d.replay_attempts + 1
+FROM pick
+WHERE d.id = pick.id
 RETURNING d.id, d.received_at, d.topic, d.payload, d.device_id, d.dedup_key
 """
 

@@ -47,7 +47,8 @@ def start_refusal(start: datetime, bounds: StartBounds) -> str | None:
         return f"the start {start.isoformat()} is not before the assignment's end"
     if bounds.current_start is not None and start >= bounds.current_start:
         return (
-            f"a start can only be moved earlier than {bounds.current_start.isoformat()}: the "
-            "fixes after it are already judged for the case"
+            f"the start {start.isoformat()} is not earlier than the current start "
+            f"{bounds.current_start.isoformat()}: a start can only be moved earlier (the fixes "
+            "after it are already judged for the case)"
         )
     return None
