@@ -20,6 +20,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import TracebackType
 
 import asyncpg
@@ -92,6 +93,10 @@ async def claim(conn: asyncpg.Connection, *, limit: int, lease_s: float) -> list
     return rows
 
 
+async def _release(conn: asyncpg.Connection, *, ids: list[int]) -> None:
+    await conn.execute(sql.RELEASE_CLAIMS, ids)
+
+
 class ReplayMetrics:
     """``bailwatch_ingest_replayed_total{result}``: dead letters replayed, by outcome."""
 
@@ -105,8 +110,8 @@ class ReplayMetrics:
 class ReplayFeed:
     """Claims rows marked for replay and hands them to the batch loop, one batch at a time.
 
-    An async context manager: entering starts the supervised claim loop, leaving stops it (rows
-    claimed and not yet committed wait for their lease to pass).
+    An async context manager: entering starts the supervised claim loop, leaving stops it and gives
+    back a claimed batch the loop has not taken (rows lost in a crash wait for their lease).
     """
 
     def __init__(
@@ -143,6 +148,13 @@ class ReplayFeed:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if not self._ready.empty():
+            claimed, _ = self._ready.get_nowait()
+            ids = [c.id for c in claimed]
+            try:
+                await asyncio.wait_for(self.db.run(partial(_release, ids=ids), dedicated=False), 2)
+            except Exception:  # the lease gives them back anyway
+                log.warning("claimed dead letters not given back", extra={"rows": len(ids)})
 
     async def _run(self) -> None:
         """Claim, wait for the loop to take the batch, repeat; on error log, wait, go on."""

@@ -64,6 +64,13 @@ WHERE d.id = pick.id
 RETURNING d.id, d.received_at, d.topic, d.payload, d.device_id, d.dedup_key
 """
 
+#: Give back claimed rows $1 (bigint[]) not replayed (an ingester stopping): others may take them
+#: at once instead of after the lease.
+RELEASE_CLAIMS = """
+UPDATE dead_letters SET replay_claimed_until = NULL
+WHERE id = ANY($1::bigint[]) AND replayed_at IS NULL
+"""
+
 #: The outcome of replayed rows, in the transaction of their batch: $1 ids, $2 results
 #: ('stored' | 'rejected'), $3 new reasons (comma separated; '' keeps the old ones). A row
 #: finished already (a lease that ran out under a stalled ingester) keeps its first outcome.
