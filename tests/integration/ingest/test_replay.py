@@ -28,6 +28,7 @@ from tests.integration.ingest.helpers import (
 from tests.integration.ingest.replay_world import (
     AWAY,
     VICTIM,
+    ReplayWorld,
     api,
     at_ms,
     build,
@@ -253,23 +254,27 @@ def test_a_replay_survives_a_crashed_claim_a_restart_and_two_ingesters(
     finally:
         watch.loop_stop()
         watch.disconnect()
+
+    def enrol(http: Any, w: ReplayWorld) -> None:
+        r = http.post(
+            f"/cases/{w.case_id}/devices",
+            json={"device_id": w.device_id, "reason": REASON,
+                  "valid_from": (fitted - timedelta(minutes=1)).isoformat()},
+            headers=login(http, w.admin),
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
+        assert r.json()["replay_requested"] == 40
+
     with api(s) as http:
-        for w in worlds:
-            r = http.post(
-                f"/cases/{w.case_id}/devices",
-                json={"device_id": w.device_id, "reason": REASON,
-                      "valid_from": (fitted - timedelta(minutes=1)).isoformat()},
-                headers=login(http, w.admin),
-            )  # fmt: skip
-            assert r.status_code == 201, r.text
-            assert r.json()["replay_requested"] == 40
+        enrol(http, worlds[0])
     crashed = _claim_like_a_crashed_ingester(s, 5)
     assert len(crashed) == 5
     a = with_metrics(s)
     b_ingest = s.ingest.model_copy(update={"client_id": s.ingest.client_id + "-b"})
     b = with_metrics(s.model_copy(update={"ingest": b_ingest}))
     try:
-        with ingester(a), ingester(b):
+        with ingester(a), ingester(b), api(s) as http:
+            enrol(http, worlds[1])  # while both ingesters look for work
             services.wait_until(lambda: all(scalar(s, REPLAYED, d) == 40 for d in devices),
                                 timeout_s=30, what="80 dead letters replayed")  # fmt: skip
             replayed = metric(a, REPLAYED_METRIC) + metric(b, REPLAYED_METRIC)
