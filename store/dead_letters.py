@@ -22,11 +22,11 @@ FROM dead_letters WHERE topic = $1 ORDER BY id
 """
 
 #: Mark for replay the fixes of device $1 refused only as ``unassigned_device`` whose fix time
-#: lies in [$2, $3) ($3 NULL: open), unless a replay stored them already. Returns their ids.
+#: lies in [$2, $3) ($3 NULL: open), unless a replay stored them already. Returns their ids. A
+#: row an ingester holds keeps its claim (no second ingester takes it meanwhile).
 REQUEST_REPLAY = """
 UPDATE dead_letters
-SET replay_requested_at = now(), replayed_at = NULL, replay_result = NULL,
-    replay_claimed_until = NULL
+SET replay_requested_at = now(), replayed_at = NULL, replay_result = NULL
 WHERE device_id = $1 AND reasons = ARRAY['unassigned_device']::text[]
   AND detail ? 'fix_time'
   AND (detail->>'fix_time')::timestamptz >= $2

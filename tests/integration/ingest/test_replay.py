@@ -59,14 +59,17 @@ def test_fixes_from_before_enrolment_are_stored_and_judged_late(settings: Settin
     earlier = track(d, fitted - timedelta(minutes=30), [AWAY], seq0=1)  # before the real start
     early = track(d, fitted, [AWAY, AWAY, VICTIM, VICTIM, AWAY, AWAY], seq0=10)
     no_fix = [loc(d, fix(at_ms(fitted) + 90_000, 30, lat=0.0, lon=0.0))]  # also null_island
+    # 530 km away: refused only as unassigned now; once the live fixes anchor the speed check,
+    # replaying it finds it impossible (it stays a dead letter, with that reason).
+    jump = [loc(d, fix(at_ms(fitted) + 390_000, 20, lat=AWAY[1], lon=AWAY[0] + 6.0))]
     garbage = [(f"bw/v1/dev/{d}/loc", b"\xff\x00 not json")]
     ing = with_metrics(s)
     watch = services.mqtt_client(s)
     try:
         with ingester(ing), api(s) as http:
-            services.publish_all(watch, earlier + early + no_fix + garbage)
-            services.wait_until(lambda: scalar(s, DEAD, d) == 9, timeout_s=20,
-                                what="9 dead letters")  # fmt: skip
+            services.publish_all(watch, earlier + early + no_fix + jump + garbage)
+            services.wait_until(lambda: scalar(s, DEAD, d) == 10, timeout_s=20,
+                                what="10 dead letters")  # fmt: skip
             admin = login(http, w.admin)
             r = http.post(f"/cases/{w.case_id}/devices", json={"device_id": d}, headers=admin)
             assert r.status_code == 201, r.text
@@ -87,22 +90,24 @@ def test_fixes_from_before_enrolment_are_stored_and_judged_late(settings: Settin
             real = {"valid_from": (fitted - timedelta(minutes=1)).isoformat(), "reason": REASON}
             r = http.post(start, json=real, headers=admin)
             assert r.status_code == 200, r.text
-            assert r.json()["replay_requested"] == 6
+            assert r.json()["replay_requested"] == 7
             assert r.json()["valid_from"].startswith(
                 (fitted - timedelta(minutes=1)).isoformat()[:19]
             )
 
             services.wait_until(lambda: scalar(s, REPLAYED, d) == 6, timeout_s=20,
                                 what="6 dead letters replayed")  # fmt: skip
-            assert scalar(s, PINGS, d) == 8
+            services.wait_until(lambda: scalar(s, PINGS, d) == 8, timeout_s=5, what="8 fixes")
             assert metric(ing, REPLAYED_METRIC, 'result="stored"') == 6
+            assert metric(ing, REPLAYED_METRIC, 'result="rejected"') == 1
             officer = login(http, w.officer)
 
             def alerts() -> list[dict[str, object]]:
+                """The case's zone alerts (the refused jump raises an impossible-movement one)."""
                 got = http.get("/alerts", params={"case_id": w.case_id}, headers=officer)
                 assert got.status_code == 200, got.text
                 items: list[dict[str, object]] = got.json()["items"]
-                return items
+                return [a for a in items if a["kind"] != "impossible_movement"]
 
             services.wait_until(lambda: len(alerts()) == 1, timeout_s=20, what="the late alert")
             (alert,) = alerts()
@@ -122,11 +127,19 @@ def test_fixes_from_before_enrolment_are_stored_and_judged_late(settings: Settin
         "WHERE device_id = %s AND replay_requested_at IS NULL", d,
     )  # fmt: skip
     assert untouched == ["malformed_json", "null_island+unassigned_device", "unassigned_device"]
+    assert (
+        scalar(s, "SELECT device_id FROM dead_letters WHERE 'malformed_json' = ANY(reasons)") == d
+    )
+    rejected_again = rows(
+        s, "SELECT reasons, replay_result FROM dead_letters WHERE device_id = %s "
+        "AND replayed_at IS NOT NULL AND replay_result <> 'stored'", d,
+    )  # fmt: skip
+    assert rejected_again == [(["impossible_speed"], "rejected")]
     audit = scalar(
         s, "SELECT detail FROM access_log WHERE case_id = %s AND action = 'assignment.start' "
         "AND purpose = %s", w.case_id, REASON,
     )  # fmt: skip
-    assert audit["replay_requested"] == 6
+    assert audit["replay_requested"] == 7
     assert audit["old_valid_from"] is not None
     assert audit["new_valid_from"] != audit["old_valid_from"]
 
