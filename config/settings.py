@@ -121,6 +121,12 @@ class IngestSettings(BaseModel):
     directory_negative_ttl_s: float = Field(default=5.0, gt=0)
     #: Upper bound (s) of the backoff between attempts to commit a batch while the database is down.
     retry_max_s: float = Field(default=5.0, gt=0)
+    #: Dead letters marked for replay (an assignment's start set back): seconds between looks
+    #: for work, rows per replay batch, and seconds an ingester's claim on rows lasts before
+    #: another may take them (it must outlast a batch's commit, retries included).
+    replay_poll_s: float = Field(default=1.0, gt=0)
+    replay_batch: int = Field(default=500, ge=1)
+    replay_lease_s: float = Field(default=300.0, gt=0)
 
 
 class ApiSettings(BaseModel):
@@ -151,6 +157,9 @@ class ApiSettings(BaseModel):
     default_deciding_authority: Literal["public_security", "procuratorate", "court"] = (
         "public_security"
     )
+    #: How far back (s) an administrator may set an assignment's start (the watch fitted before
+    #: it was enrolled); its dead-lettered fixes from then on are replayed into the case.
+    assignment_backdate_max_s: float = Field(default=86_400.0, gt=0, le=7 * 86_400)
 
 
 class SimSettings(BaseModel):

@@ -4,7 +4,9 @@ Routes by topic to the v1 contract (``bw/v1/dev/{id}/loc|status|event``) or OwnT
 (``owntracks/{user}/{device}[/...]``). Everything that cannot become a record becomes a
 :class:`~ingest.models.Reject` with a reason: ``oversized_payload``, ``unknown_topic``,
 ``bad_device_id``, ``malformed_json``, ``wrong_types``, ``no_fixes``, ``unknown_type``.
-In an array, each bad element is rejected on its own and the good ones are kept.
+In an array, each bad element is rejected on its own and the good ones are kept. Every reject
+whose topic names a well-formed device id carries it (:func:`topic_device_id`), however
+undecodable the bytes, so a device's dead letters can be found (and replayed) per device.
 """
 
 from __future__ import annotations
@@ -37,6 +39,20 @@ def s_to_dt(s: int) -> datetime:
     return _EPOCH + timedelta(seconds=s)
 
 
+def topic_device_id(topic: str) -> str | None:
+    """The device id a topic names (``bw/v1/dev/{id}/...``, ``owntracks/{id}/...``, the id the
+    decoders use), if it is well formed; else None. Pure."""
+    if topic.startswith(V1_PREFIX):
+        parts = topic.split("/", 4)
+        candidate = parts[3] if len(parts) > 3 else ""
+    elif topic.startswith(OWNTRACKS_PREFIX):
+        parts = topic.split("/", 2)
+        candidate = parts[1] if len(parts) > 2 and parts[2] else ""
+    else:
+        return None
+    return candidate if _DEVICE_ID.match(candidate) else None
+
+
 class Decoder:
     """Payload decoder with its size limit; one instance per process, reusable, stateless."""
 
@@ -48,15 +64,18 @@ class Decoder:
         try:
             return self._decode(topic, payload, received_at)
         except Exception as exc:  # a decoder bug must not lose the message: dead-letter it
-            return _reject(topic, payload, received_at, "decoder_error", error=repr(exc))
+            return _reject(topic, payload, received_at, "decoder_error",
+                           device_id=topic_device_id(topic), error=repr(exc))  # fmt: skip
 
     def _decode(self, topic: str, payload: bytes, received_at: datetime) -> Decoded:
         if len(payload) > self.max_payload_bytes:
-            return _reject(topic, payload, received_at, "oversized_payload", size=len(payload))
+            return _reject(topic, payload, received_at, "oversized_payload",
+                           device_id=topic_device_id(topic), size=len(payload))  # fmt: skip
         if topic.startswith(V1_PREFIX):
             parts = topic.split("/")
             if len(parts) != 5:
-                return _reject(topic, payload, received_at, "unknown_topic")
+                return _reject(topic, payload, received_at, "unknown_topic",
+                               device_id=topic_device_id(topic))  # fmt: skip
             device_id, kind = parts[3], parts[4]
             if not _DEVICE_ID.match(device_id):
                 return _reject(topic, payload, received_at, "bad_device_id")
@@ -70,7 +89,8 @@ class Decoder:
         if topic.startswith(OWNTRACKS_PREFIX):
             parts = topic.split("/")
             if len(parts) < 3 or not parts[2]:
-                return _reject(topic, payload, received_at, "unknown_topic")
+                return _reject(topic, payload, received_at, "unknown_topic",
+                               device_id=topic_device_id(topic))  # fmt: skip
             if not _DEVICE_ID.match(parts[1]):
                 return _reject(topic, payload, received_at, "bad_device_id")
             return _decode_owntracks(topic, payload, received_at, parts[1])

@@ -101,6 +101,11 @@ class DeviceDirectory:
             )
             self._entries[row["id"]] = DeviceEntry(row["status"] == "active", assignments, now)
 
+    def forget(self, device_ids: Iterable[str]) -> None:
+        """Drop the cached entries (read again before the next use): an assignment changed."""
+        for device_id in device_ids:
+            self._entries.pop(device_id, None)
+
     def put(
         self,
         device_id: str,

@@ -2,10 +2,11 @@
 
 Start order (stopped in reverse by ``AsyncExitStack``): migrations, database pool, device
 directory warm-up, metrics endpoint, MQTT consumer (subscribed: the broker queues from here on),
-alert rules warm-up. The loop takes a batch (``batch_max`` messages or ``batch_max_wait_ms``
-after the first), runs it through the stages, and repeats until asked to stop; then it drains
-what is already received, within ``shutdown_deadline_s``, and disconnects. A batch interrupted
-by the deadline is not acknowledged: the broker redelivers it.
+alert rules warm-up, dead-letter replay feed. The loop takes a batch (``batch_max`` messages or
+``batch_max_wait_ms`` after the first), runs it through the stages, then a batch of replayed dead
+letters if the feed has one ready (``ingest.replay``: the same stages, ack excluded), and repeats
+until asked to stop; then it drains what is already received, within ``shutdown_deadline_s``, and
+disconnects. A batch interrupted by the deadline is not acknowledged: the broker redelivers it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from ingest.db import Database
 from ingest.decode import TOPIC_FILTERS, Decoder
 from ingest.directory import DeviceDirectory
 from ingest.metrics import IngestMetrics
-from ingest.pipeline import Batch, EvaluateHook, Pipeline, build_stages, run_batch
+from ingest.pipeline import Batch, EvaluateHook, Pipeline, Stage, build_stages, run_batch
+from ingest.replay import ReplayFeed
 from ingest.validate import CheckContext, Limits
 from ingest.writer import BatchWriter
 from store.migrate import migrate, wait_for_database
@@ -73,13 +75,22 @@ async def evaluate_hooks(
 class Ingester:
     """The batch loop over a message source; ``stop()`` ends it after a drain."""
 
-    def __init__(self, settings: Settings, pipeline: Pipeline) -> None:
+    def __init__(
+        self, settings: Settings, pipeline: Pipeline, replay: ReplayFeed | None = None
+    ) -> None:
         self.settings = settings
         self.pipeline = pipeline
+        self.replay = replay
         self.stages = build_stages(pipeline)
         split = [name for name, _ in self.stages].index("write")
         #: decode .. evaluate, then write and ack.
         self.prepare, self.commit = self.stages[:split], self.stages[split:]
+        #: A replayed batch's write and outcome report: it owes the broker no ack.
+        self.replay_commit: list[tuple[str, Stage]] = [
+            (name, stage) for name, stage in self.commit if name != "ack"
+        ]
+        if replay is not None:
+            self.replay_commit.append(("replayed", replay.report))
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -105,6 +116,12 @@ class Ingester:
                         await pending
                     metrics.inflight.set(len(messages) + source.depth)
                     pending = asyncio.create_task(run_batch(self.commit, batch))
+                replayed = self.replay.take() if self.replay is not None else None
+                if replayed is not None:
+                    await run_batch(self.prepare, replayed)
+                    if pending is not None:
+                        await pending
+                    pending = asyncio.create_task(run_batch(self.replay_commit, replayed))
             if pending is not None:
                 await pending
                 pending = None
@@ -151,7 +168,13 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             writer=BatchWriter(),
             hooks=hooks,
         )
-        ingester = Ingester(settings, pipeline)
+        replay = await stack.enter_async_context(
+            ReplayFeed(
+                db=db, directory=directory, metrics=metrics, batch_max=ing.replay_batch,
+                poll_s=ing.replay_poll_s, lease_s=ing.replay_lease_s,
+            )
+        )  # fmt: skip
+        ingester = Ingester(settings, pipeline, replay)
         settle_gc()
         log.info("ingester started", extra={"client_id": ing.client_id, "devices": warmed})
         task = asyncio.create_task(ingester.run())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 #: A device id is the id in its MQTT topics (bw/v1/dev/{id}/...).
 DEVICE_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -61,6 +61,23 @@ class AssignmentIn(BaseModel):
         default="defendant",
         description="defendant (the case's watch) or protected_person (keep_away_from)",
     )
+    valid_from: AwareDatetime | None = Field(
+        default=None,
+        description="administrators only: when the watch was really fitted (default: now), "
+        "within the configured bound (24 h by default) and not before the measure began; "
+        "its fixes dead-lettered as unassigned since then are replayed into the case",
+    )
+    reason: str | None = Field(
+        default=None, min_length=3, max_length=2000, pattern=r"\S",
+        description="required with valid_from; audited",
+    )  # fmt: skip
+
+
+class AssignmentStartIn(BaseModel):
+    """A correction of an assignment's start to the moment the watch was really fitted."""
+
+    valid_from: AwareDatetime = Field(description="the real start; earlier than the current one")
+    reason: str = Field(min_length=3, max_length=2000, pattern=r"\S", description="audited")
 
 
 class AssignmentOut(BaseModel):
@@ -70,3 +87,11 @@ class AssignmentOut(BaseModel):
     role: AssignmentRole
     valid_from: datetime
     valid_to: datetime | None = Field(description="null while the assignment is open")
+
+
+class AssignmentChangeOut(AssignmentOut):
+    replay_requested: int = Field(
+        default=0,
+        description="fixes of the device dead-lettered as unassigned inside the assignment's "
+        "window, now queued to be stored and judged (as late fixes) by the ingester",
+    )

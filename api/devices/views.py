@@ -13,8 +13,10 @@ from api.deps import PoolDep, SettingsDep, require
 from api.devices import service
 from api.devices.models import (
     DEVICE_ID_PATTERN,
+    AssignmentChangeOut,
     AssignmentIn,
     AssignmentOut,
+    AssignmentStartIn,
     DeviceIn,
     DeviceOut,
     ProvisionedDevice,
@@ -110,16 +112,53 @@ async def list_assignments(
     return [AssignmentOut.model_validate(dict(r)) for r in rows]
 
 
+def _change(row: Any, replay: int) -> AssignmentChangeOut:
+    return AssignmentChangeOut.model_validate({**dict(row), "replay_requested": replay})
+
+
 @router.post(
     "/cases/{case_id}/devices", status_code=201, responses=_CONFLICT,
-    summary="Assign a device to the case (from now); refused if it is assigned elsewhere",
+    summary="Assign a device to the case (from now, or from when it was fitted); refused if "
+    "it is assigned elsewhere",
+    description="Only an administrator may give `valid_from` (with a `reason`, audited): it "
+    "must lie within the configured bound (24 h by default), not before the measure began and "
+    "not overlap another assignment of the device or of the case. The device's fixes "
+    "dead-lettered as unassigned since then are stored and judged by the ingester.",
 )  # fmt: skip
 async def assign(
-    case_id: CaseId, body: AssignmentIn, pool: PoolDep, principal: Keeper
-) -> AssignmentOut:
+    case_id: CaseId, body: AssignmentIn, pool: PoolDep, settings: SettingsDep, principal: Keeper
+) -> AssignmentChangeOut:
     async with pool.acquire() as conn:
-        row = await service.assign(conn=conn, principal=principal, case_id=case_id, body=body)
-    return AssignmentOut.model_validate(dict(row))
+        row, replay = await service.assign(
+            conn=conn, principal=principal, case_id=case_id, body=body,
+            backdate_max_s=settings.api.assignment_backdate_max_s,
+        )  # fmt: skip
+    return _change(row, replay)
+
+
+@router.post(
+    "/cases/{case_id}/assignments/{assignment_id}/start", responses=_CONFLICT,
+    summary="Set an assignment's start back to when the watch was really fitted",
+    description="Administrators, with a reason (audited with the old and new start). The new "
+    "start is earlier than the current one, within the configured bound (24 h by default), not "
+    "before the measure began and overlaps no other assignment of the device or of the case. "
+    "The device's fixes dead-lettered as unassigned inside the assignment's window are then "
+    "stored and judged by the ingester as late fixes (`replay_requested` says how many).",
+)  # fmt: skip
+async def set_start(
+    case_id: CaseId,
+    assignment_id: Annotated[int, Path(ge=1, le=2**62)],
+    body: AssignmentStartIn,
+    pool: PoolDep,
+    settings: SettingsDep,
+    principal: Admin,
+) -> AssignmentChangeOut:
+    async with pool.acquire() as conn:
+        row, replay = await service.set_start(
+            conn=conn, principal=principal, case_id=case_id, assignment_id=assignment_id,
+            body=body, backdate_max_s=settings.api.assignment_backdate_max_s,
+        )  # fmt: skip
+    return _change(row, replay)
 
 
 @router.post(
