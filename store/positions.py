@@ -1,9 +1,11 @@
 """SQL for the latest position of each case the caller may see (``device_status`` of the case's
-open defendant assignment; the ingester keeps it at the newest fix time)."""
+open defendant assignment; the ingester keeps it at the newest fix time), and for the verdict each
+fix of a track had (the alerts that cite it, the windows its positional rules were in force)."""
 
 from __future__ import annotations
 
 from store.cases import visible
+from store.pings import SELECT_TRACK, _iso
 
 #: Cases the caller sees ($1 role, $2 unit, $3 uid), not released, id below $4, at most $5;
 #: $6 supervising unit or NULL. Position columns are NULL until the watch's first fix.
@@ -18,4 +20,85 @@ LEFT JOIN device_status s ON s.device_id = a.device_id
 WHERE {visible(1, 2, 3)} AND c.status <> 'released' AND c.id < $4
   AND ($6::bigint IS NULL OR c.supervising_unit_id = $6)
 ORDER BY c.id DESC LIMIT $5
+"""
+
+#: Fix keys ``(device_id, fix_time, seq)`` in [$2, $3) that case $1's alerts of kinds $4 cite,
+#: with ``certain``: whether one of them is of a kind in $5 (a certain violation; the others say
+#: "location uncertain"). Cited means in the alert's evidence, in the evidence of its opening or
+#: of an ``evidence_added`` entry of its timeline (all of them, past the alert's cap of 1000), or
+#: held for a re-alert after its resolution (``alert_realert_pending``).
+SELECT_CITED_FIXES = """
+WITH a AS (
+    SELECT id, episode_root, kind = ANY($5::text[]) AS certain, evidence FROM alerts
+    WHERE case_id = $1 AND kind = ANY($4::text[])
+), ev AS (
+    SELECT a.certain, a.evidence AS list FROM a
+    UNION ALL
+    SELECT a.certain, e.data->'evidence' FROM a
+    JOIN alert_events e ON e.alert_id = a.id AND e.kind IN ('opened', 'evidence_added')
+    UNION ALL
+    SELECT a.certain, p.evidence FROM a JOIN alert_realert_pending p ON p.after_alert_id = a.id
+), fix AS (
+    SELECT ev.certain, x->>'device_id' AS device_id, (x->>'fix_time')::timestamptz AS fix_time,
+           (x->>'seq')::bigint AS seq
+    FROM ev CROSS JOIN LATERAL jsonb_array_elements(
+        CASE WHEN jsonb_typeof(ev.list) = 'array' THEN ev.list ELSE '[]'::jsonb END) x
+    WHERE x ? 'device_id' AND x ? 'fix_time' AND x ? 'seq'
+)
+SELECT device_id, fix_time, seq, bool_or(certain) AS certain FROM fix
+WHERE fix_time >= $2 AND fix_time < $3
+GROUP BY device_id, fix_time, seq
+"""
+
+#: When case $1's active rules of kinds $2 (the positional ones) were in force: from the later of
+#: their creation and ``valid_from`` to ``valid_to`` (NULL: open). A fix outside all of them was
+#: judged by no positional rule. A rule switched off (``active`` false) is left out: when it was
+#: switched off is not recorded, so the fixes it judged show as not judged rather than as
+#: compliant.
+SELECT_JUDGED_WINDOWS = """
+SELECT greatest(created_at, coalesce(valid_from, created_at)) AS start, valid_to AS stop
+FROM case_rules WHERE case_id = $1 AND active AND kind = ANY($2::text[])
+"""
+
+#: ``store.pings.SELECT_TRACK`` ($1 case, $2..$3 range) with each fix's ``verdict``
+#: (``api.tracks.analysis.Verdict`` by name), from ``SELECT_CITED_FIXES`` ($4 cited kinds, $5
+#: certain kinds) and ``SELECT_JUDGED_WINDOWS`` ($6 positional rule kinds).
+_TRACK_WITH_VERDICT = f"""
+WITH cited AS ({SELECT_CITED_FIXES}), judged AS (
+    SELECT greatest(created_at, coalesce(valid_from, created_at)) AS start, valid_to AS stop
+    FROM case_rules WHERE case_id = $1 AND active AND kind = ANY($6::text[])
+)
+SELECT f.*, CASE
+    WHEN c.certain THEN 'violation'
+    WHEN c.certain IS NOT NULL THEN 'uncertain'
+    WHEN EXISTS (SELECT 1 FROM judged j
+                 WHERE f.fix_time >= j.start AND (j.stop IS NULL OR f.fix_time < j.stop))
+        THEN 'compliant'
+    ELSE 'not_judged' END AS verdict
+FROM ({SELECT_TRACK}) f LEFT JOIN cited c USING (device_id, fix_time, seq)
+"""
+
+#: The CSV export (``COPY .. TO STDOUT (FORMAT csv, HEADER)``): ``store.pings.EXPORT_CSV``'s
+#: columns and the fix's ``verdict`` last.
+EXPORT_CSV = f"""
+SELECT {_iso("f.fix_time")} AS time_local, {_iso("f.fix_time", utc=True)} AS time_utc,
+       f.device_id, f.seq, f.lat, f.lon, f.acc AS acc_m, f.src, f.spd AS speed_mps,
+       f.hdg AS heading_deg, f.batt AS battery_pct,
+       {_iso("f.received_at", utc=True)} AS received_utc, f.verdict
+FROM ({_TRACK_WITH_VERDICT}) f
+ORDER BY f.fix_time, f.seq
+"""
+
+#: The GPX export (``COPY .. TO STDOUT``, text): ``store.pings.EXPORT_GPX``'s ``trkpt`` elements
+#: with the fix's verdict in ``type`` (and in ``desc`` beside the accuracy and sequence number).
+EXPORT_GPX = f"""
+SELECT '<trkpt lat="' || f.lat || '" lon="' || f.lon || '"><time>'
+       || to_char(f.fix_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS') || 'Z</time>'
+       || '<desc>acc_m=' || coalesce(f.acc::text, '') || ' seq=' || f.seq
+       || ' verdict=' || f.verdict || '</desc><src>'
+       || replace(replace(replace(replace(f.src, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
+                  '\\', '&#92;')
+       || '</src><type>' || f.verdict || '</type></trkpt>'
+FROM ({_TRACK_WITH_VERDICT}) f
+ORDER BY f.fix_time, f.seq
 """
