@@ -5,7 +5,7 @@ fix of a track had (the alerts that cite it, the windows its positional rules we
 from __future__ import annotations
 
 from store.cases import visible
-from store.pings import SELECT_TRACK, _iso
+from store.pings import _iso
 
 #: Cases the caller sees ($1 role, $2 unit, $3 uid), not released, id below $4, at most $5;
 #: $6 supervising unit or NULL. Position columns are NULL until the watch's first fix.
@@ -60,45 +60,45 @@ SELECT greatest(created_at, coalesce(valid_from, created_at)) AS start, valid_to
 FROM case_rules WHERE case_id = $1 AND active AND kind = ANY($2::text[])
 """
 
-#: ``store.pings.SELECT_TRACK`` ($1 case, $2..$3 range) with each fix's ``verdict``
-#: (``api.tracks.analysis.Verdict`` by name), from ``SELECT_CITED_FIXES`` ($4 cited kinds, $5
-#: certain kinds) and ``SELECT_JUDGED_WINDOWS`` ($6 positional rule kinds).
-_TRACK_WITH_VERDICT = f"""
-WITH cited AS ({SELECT_CITED_FIXES}), judged AS (
-    SELECT greatest(created_at, coalesce(valid_from, created_at)) AS start, valid_to AS stop
-    FROM case_rules WHERE case_id = $1 AND active AND kind = ANY($6::text[])
-)
-SELECT f.*, CASE
-    WHEN c.certain THEN 'violation'
-    WHEN c.certain IS NOT NULL THEN 'uncertain'
-    WHEN EXISTS (SELECT 1 FROM judged j
-                 WHERE f.fix_time >= j.start AND (j.stop IS NULL OR f.fix_time < j.stop))
-        THEN 'compliant'
-    ELSE 'not_judged' END AS verdict
-FROM ({SELECT_TRACK}) f LEFT JOIN cited c USING (device_id, fix_time, seq)
-"""
+#: The verdict (``api.tracks.analysis.Verdict`` by name) of the fix ``f`` of case $1, from the
+#: CTE ``cited`` (``SELECT_CITED_FIXES``: $4 cited kinds, $5 certain kinds) and the windows of
+#: ``SELECT_JUDGED_WINDOWS`` ($6 positional rule kinds) as one multirange. No join: the cited
+#: keys are hashed once and the windows computed once, so the fixes stream in index order.
+_VERDICT = """CASE
+    WHEN (f.device_id, f.fix_time, f.seq) IN (SELECT device_id, fix_time, seq FROM cited
+                                              WHERE certain) THEN 'violation'
+    WHEN (f.device_id, f.fix_time, f.seq) IN (SELECT device_id, fix_time, seq FROM cited)
+        THEN 'uncertain'
+    WHEN f.fix_time <@ (
+        SELECT coalesce(range_agg(tstzrange(greatest(created_at, coalesce(valid_from, created_at)),
+                                            valid_to)), '{}'::tstzmultirange)
+        FROM case_rules WHERE case_id = $1 AND active AND kind = ANY($6::text[])) THEN 'compliant'
+    ELSE 'not_judged' END"""
 
-#: The CSV export (``COPY .. TO STDOUT (FORMAT csv, HEADER)``): ``store.pings.EXPORT_CSV``'s
-#: columns and the fix's ``verdict`` last.
+#: The CSV export of case $1's fixes in [$2, $3) (``COPY .. TO STDOUT (FORMAT csv, HEADER)``):
+#: ``store.pings.EXPORT_CSV``'s columns and the fix's ``verdict`` last ($4..$6: see ``_VERDICT``).
 EXPORT_CSV = f"""
+WITH cited AS MATERIALIZED ({SELECT_CITED_FIXES})
 SELECT {_iso("f.fix_time")} AS time_local, {_iso("f.fix_time", utc=True)} AS time_utc,
        f.device_id, f.seq, f.lat, f.lon, f.acc AS acc_m, f.src, f.spd AS speed_mps,
        f.hdg AS heading_deg, f.batt AS battery_pct,
-       {_iso("f.received_at", utc=True)} AS received_utc, f.verdict
-FROM ({_TRACK_WITH_VERDICT}) f
+       {_iso("f.received_at", utc=True)} AS received_utc, {_VERDICT} AS verdict
+FROM pings f
+WHERE f.case_id = $1 AND f.fix_time >= $2 AND f.fix_time < $3
 ORDER BY f.fix_time, f.seq
 """
 
 #: The GPX export (``COPY .. TO STDOUT``, text): ``store.pings.EXPORT_GPX``'s ``trkpt`` elements
-#: with the fix's verdict in ``type`` (and in ``desc`` beside the accuracy and sequence number).
+#: with the fix's verdict in ``type`` ($4..$6: see ``_VERDICT``).
 EXPORT_GPX = f"""
+WITH cited AS MATERIALIZED ({SELECT_CITED_FIXES})
 SELECT '<trkpt lat="' || f.lat || '" lon="' || f.lon || '"><time>'
        || to_char(f.fix_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS') || 'Z</time>'
-       || '<desc>acc_m=' || coalesce(f.acc::text, '') || ' seq=' || f.seq
-       || ' verdict=' || f.verdict || '</desc><src>'
+       || '<desc>acc_m=' || coalesce(f.acc::text, '') || ' seq=' || f.seq || '</desc><src>'
        || replace(replace(replace(replace(f.src, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
                   '\\', '&#92;')
-       || '</src><type>' || f.verdict || '</type></trkpt>'
-FROM ({_TRACK_WITH_VERDICT}) f
+       || '</src><type>' || {_VERDICT} || '</type></trkpt>'
+FROM pings f
+WHERE f.case_id = $1 AND f.fix_time >= $2 AND f.fix_time < $3
 ORDER BY f.fix_time, f.seq
 """

@@ -17,6 +17,9 @@ import numpy as np
 from api.tracks.analysis import VERDICT_NAMES, IntArray, Track, Verdict
 from api.tracks.times import isoformat
 
+#: Verdict names indexed by ``Verdict`` value.
+_NAMES = np.array(VERDICT_NAMES, dtype=object)
+
 
 class Point(msgspec.Struct, tag_field="type", tag="Point", gc=False):
     """A GeoJSON Point geometry: [lon, lat] in WGS84 degrees."""
@@ -63,7 +66,7 @@ def track_feature_collection(
         [track.device_id[i] for i in rows], track.seq[indices].tolist(),
         isoformat(t_us, tz, timespec="milliseconds"),
         isoformat(t_us, UTC, timespec="milliseconds"), track.acc[indices].tolist(),
-        [track.src[i] for i in rows], [VERDICT_NAMES[v] for v in track.verdict[indices]],
+        [track.src[i] for i in rows], _NAMES[track.verdict[indices]].tolist(),
         strict=True,
     )  # fmt: skip
     features = [
