@@ -216,3 +216,60 @@ def test_false_alarm_while_inside_realerts_and_the_stream_folds_evidence(
         finally:
             watch.close()
             sse.close()
+
+
+def test_a_condition_that_ends_within_the_delay_raises_nothing_more(
+    alert_settings: Settings,
+) -> None:
+    """Resolved while inside, one more fix inside (held), then the wearer leaves before the
+    re-alert delay: no new alert, nothing held, the resolved alert records the clearing; an
+    alert resolved after its condition ended carries no notice."""
+    settings = _settings(alert_settings)
+    world = build_world(settings, no_signal_limit_s=30 * 86_400)
+    add_circle_rule(settings, world, kind="stay_outside")
+    base = f"http://127.0.0.1:{settings.api.port}"
+    headers = _bearer(settings, world.supervisor_id)
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=60)
+    with ingester(settings), services.service_process("api", settings) as api:
+        wait_ready(settings, api)
+        watch = Watch(settings, world)
+        try:
+            watch.send(_ms(t0), HOME)
+            (alert,) = _alerts(settings, world)
+            r = httpx.post(
+                f"{base}/alerts/{alert['id']}/resolve", headers=headers,
+                json={"disposition": "excused_by_permit", "note": "visiting the hospital"},
+            )  # fmt: skip
+            assert r.status_code == 200, r.text
+            resolved_at = datetime.fromisoformat(r.json()["resolved_at"])
+            held = watch.send(_ms(resolved_at) + 500, HOME)
+            pending = rows(settings, "SELECT evidence FROM alert_realert_pending")
+            assert [[e["seq"] for e in p[0]] for p in pending] == [[held]]
+            watch.send(_ms(resolved_at) + 120_000, NEARBY)
+            (after,) = _alerts(settings, world)
+            assert after["cleared_at"] is not None
+            assert after["evidence"] == alert["evidence"]
+            assert rows(settings, "SELECT 1 FROM alert_realert_pending") == []
+            cleared = rows(
+                settings,
+                "SELECT count(*) FROM alert_events WHERE alert_id = %(a)s "
+                "AND kind = 'condition_cleared'",
+                {"a": alert["id"]},
+            )
+            assert cleared == [(1,)]
+
+            # A new episode that ends before the officer resolves it: no notice.
+            watch.send(_ms(resolved_at) + 180_000, HOME)
+            watch.send(_ms(resolved_at) + 240_000, NEARBY)
+            latest = _alerts(settings, world)[-1]
+            assert latest["follows"] is None
+            assert latest["cleared_at"] is not None
+            r = httpx.post(
+                f"{base}/alerts/{latest['id']}/resolve", headers=headers,
+                json={"disposition": "violation_confirmed", "note": "entered, then left"},
+            )  # fmt: skip
+            assert r.status_code == 200, r.text
+            assert r.json()["condition_ongoing"] is False
+            assert r.json()["notice"] is None
+        finally:
+            watch.close()
