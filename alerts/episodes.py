@@ -23,7 +23,7 @@ from typing import Any
 from alerts.conditions import Transition
 from alerts.kinds import AlertKind, Severity, severity_of, uncertain_severity, violation_kind
 from geofence.events import EventKind, GeofenceEvent
-from geofence.models import Grace, utc_from_ms
+from geofence.models import Grace, epoch_ms, utc_from_ms
 
 
 class Action(StrEnum):
@@ -117,12 +117,16 @@ def from_geofence(
 
 def from_transition(t: Transition) -> AlertOp:
     """The operation of one device-condition transition (severity and rule: the deciding case
-    rule's, else the kind's default)."""
+    rule's, else the kind's default); a ``still`` one is evidence, keyed by its time."""
     start_ms = int(t.episode_key.rsplit(":", 1)[1])
+    if t.still:
+        action, suffix = Action.evidence, f"holds:{epoch_ms(t.at)}"
+    else:
+        action, suffix = (Action.open, "opened") if t.opened else (Action.clear, "cleared")
     return AlertOp(
-        Action.open if t.opened else Action.clear,
+        action,
         episode_key=t.episode_key,
-        event_key=f"{t.episode_key}:{'opened' if t.opened else 'cleared'}",
+        event_key=f"{t.episode_key}:{suffix}",
         case_id=t.case_id,
         kind=t.kind,
         severity=severity_of(t.kind, t.severity),

@@ -16,15 +16,10 @@ from api.errors import ConflictError, NotFoundError
 from api.metrics import ALERT_ACK_SECONDS
 from store import alerts as sql
 
-#: Alert kinds of device conditions (strap, battery, power, movement, silence): they open again
-#: only after the condition has ended; positional kinds re-alert while it goes on.
-DEVICE_KINDS = frozenset(
-    k.value
-    for k in (
-        AlertKind.strap_opened, AlertKind.battery_critical, AlertKind.powered_off,
-        AlertKind.impossible_movement, AlertKind.no_signal,
-    )
-)  # fmt: skip
+#: Alert kinds that cannot go on unseen: silence is found by the watchdog, and anything heard
+#: from the watch ends it, so a resolved no-signal alert opens again only after a new silence.
+#: Every other kind re-alerts while its condition goes on (``alerts.record``).
+ONCE_KINDS = frozenset({AlertKind.no_signal.value})
 
 
 async def get_visible(
@@ -74,7 +69,7 @@ async def acknowledge(
 
 def realert_notice(kind: str, realert_after_s: float) -> str:
     """What resolving an alert of ``kind`` whose condition goes on leads to (Chinese first)."""
-    if kind in DEVICE_KINDS:
+    if kind in ONCE_KINDS:
         return (
             "条件仍在持续；该条件结束前不会再次告警。"
             " / The condition is still going on; no new alert opens until it ends."

@@ -16,6 +16,7 @@ would read it.
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -273,3 +274,58 @@ def test_a_condition_that_ends_within_the_delay_raises_nothing_more(
             assert r.json()["notice"] is None
         finally:
             watch.close()
+
+
+def _strap(world: World, at_ms: int, state: str) -> tuple[str, bytes]:
+    body = {"ts": at_ms, "batt": 80, "charging": False, "strap": state}
+    return f"bw/v1/dev/{world.device_id}/status", json.dumps(body).encode()
+
+
+def test_a_strap_still_open_after_a_resolution_alerts_again(alert_settings: Settings) -> None:
+    """Status reports over MQTT: the strap opens (alert), more reports say it is still open
+    (evidence), the alert is resolved as a technical fault while it is still open, and the
+    reports that follow open a new alert once the rule's grace (two reports) and the delay are
+    met."""
+    settings = _settings(alert_settings)
+    world = build_world(settings, no_signal_limit_s=30 * 86_400)
+    base = f"http://127.0.0.1:{settings.api.port}"
+    headers = _bearer(settings, world.supervisor_id)
+    t0 = _ms(datetime.now(UTC)) - 60_000
+    client = services.mqtt_client(settings)
+
+    def report(at_ms: int, what: str) -> None:
+        services.publish_all(client, [_strap(world, at_ms, "open")])
+        services.wait_until(
+            lambda: bool(rows(settings, "SELECT 1 FROM device_status WHERE device_id = %(d)s "
+                              "AND last_status_at >= %(t)s",
+                              {"d": world.device_id,
+                               "t": datetime.fromtimestamp(at_ms / 1000, UTC)})),
+            timeout_s=20, what=what,
+        )  # fmt: skip
+
+    try:
+        with ingester(settings), services.service_process("api", settings) as api:
+            wait_ready(settings, api)
+            report(t0, "the strap opened")
+            report(t0 + 10_000, "the strap still open")
+            (alert,) = _alerts(settings, world)
+            assert len(alert["evidence"]) == 2
+            r = httpx.post(
+                f"{base}/alerts/{alert['id']}/resolve", headers=headers,
+                json={"disposition": "technical_fault", "note": "sensor fault reported"},
+            )  # fmt: skip
+            assert r.status_code == 200, r.text
+            assert "2 秒" in r.json()["notice"]
+            resolved_at = datetime.fromisoformat(r.json()["resolved_at"])
+            report(_ms(resolved_at) + 1000, "a report after the resolution")
+            assert len(_alerts(settings, world)) == 1  # one report: not the rule's grace yet
+            report(_ms(resolved_at) + 2500, "a second report after the resolution")
+            services.wait_until(
+                lambda: len(_alerts(settings, world)) == 2, timeout_s=10, what="the new alert"
+            )
+            old, new = _alerts(settings, world)
+            assert new["follows"] == old["id"]
+            assert len(new["evidence"]) == 2
+            assert old["evidence"] == alert["evidence"]
+    finally:
+        client.disconnect()
