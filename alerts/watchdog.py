@@ -155,9 +155,9 @@ class Watchdog(LoopService):
                 await _save_conditions(conn, AlertKind.no_signal, states)
                 units = {r["case_id"]: r["unit_id"] for r in silent}
                 opened = await apply_ops(
-                conn, ops, unit_of_case=units, metrics=self.metrics,
-                realert_after_s=self.settings.realert_after_s,
-            )  # fmt: skip
+                    conn, ops, unit_of_case=units, metrics=self.metrics,
+                    realert_after_s=self.settings.realert_after_s,
+                )  # fmt: skip
         return len(opened)
 
     async def _no_signal_rules(self, conn: asyncpg.Connection) -> dict[int, list[DeviceRule]]:
