@@ -1,8 +1,9 @@
 """Engine events and device transitions as alert operations: open, add evidence, clear.
 
-Pure. One episode = one alert, named by the episode key; each operation carries the key of the
-event behind it so that applying it twice (a redelivered batch) changes nothing. Evidence is the
-fixes (``{device_id, fix_time, seq}``) or status records that opened or extended the episode.
+Pure. One episode = one alert at a time, named by the episode key; each operation carries the
+key of the event behind it so that applying it twice (a redelivered batch) changes nothing.
+Evidence is the fixes (``{device_id, fix_time, seq}``) or status records that opened or extended
+the episode.
 A late violation (found in an offline buffer) opens a ``late`` alert that is already cleared.
 
 Re-alert: an alert resolved while its episode goes on (the wearer still in the victim's zone)
