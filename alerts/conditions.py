@@ -9,6 +9,9 @@ switched off); the watchdog (not this module) finds silence. A condition opens o
 while it is not open and clears on the first False after it opened; an observation not newer
 than the condition's last change is ignored, so late input never flips a condition backwards and
 a redelivered batch changes nothing. The opening observation's rule and severity are the alert's.
+A True while the condition is open is evidence that it goes on (a ``still`` transition; the
+state does not change): it is added to the alert, or, once the alert is resolved, held towards a
+re-alert (``alerts.record``).
 """
 
 from __future__ import annotations
@@ -50,8 +53,9 @@ class ConditionState:
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """A condition opened (``opened``) or cleared; ``episode_key`` names its alert; an opening
-    carries the deciding rule's severity and id (None: the kind's default, no rule)."""
+    """A condition opened (``opened``) or cleared, or (``still``) was seen to go on;
+    ``episode_key`` names its alert; an opening carries the deciding rule's severity and id
+    (None: the kind's default, no rule)."""
 
     case_id: int
     kind: AlertKind
@@ -62,6 +66,7 @@ class Transition:
     evidence: Mapping[str, Any]
     severity: str | None = None
     rule_id: int | None = None
+    still: bool = False
 
 
 def episode_key(case_id: int, kind: AlertKind, start: datetime) -> str:
@@ -87,6 +92,11 @@ def step(
             out.append(
                 Transition(case_id, obs.kind, obs.device_id, True, obs.at, key, obs.evidence,
                            obs.severity, obs.rule_id)
+            )  # fmt: skip
+        elif obs.holds and state is not None and state.open:
+            out.append(
+                Transition(case_id, obs.kind, state.device_id, True, obs.at, state.episode_key,
+                           obs.evidence, obs.severity, obs.rule_id, still=True)
             )  # fmt: skip
         elif not obs.holds and state is not None and state.open:
             current[obs.kind] = replace(state, open=False, changed_at=obs.at)

@@ -1,9 +1,16 @@
 """Engine events and device transitions as alert operations: open, add evidence, clear.
 
-Pure. One episode = one alert, named by the episode key; each operation carries the key of the
-event behind it so that applying it twice (a redelivered batch) changes nothing. Evidence is the
-fixes (``{device_id, fix_time, seq}``) or status records that opened or extended the episode.
+Pure. One episode = one alert at a time, named by the episode key; each operation carries the
+key of the event behind it so that applying it twice (a redelivered batch) changes nothing.
+Evidence is the fixes (``{device_id, fix_time, seq}``) or status records that opened or extended
+the episode.
 A late violation (found in an offline buffer) opens a ``late`` alert that is already cleared.
+
+Re-alert: an alert resolved while its episode goes on (the wearer still in the victim's zone)
+takes no more evidence. The fixes that show the condition after the resolution are held; once
+they meet the rule's grace again (as many fixes, as long a span) and the last of them is at
+least ``realert_after_s`` after the resolution, a new alert of the same episode opens with them
+as its evidence (:func:`realert_due`, :func:`successor_key`).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from typing import Any
 from alerts.conditions import Transition
 from alerts.kinds import AlertKind, Severity, severity_of, uncertain_severity, violation_kind
 from geofence.events import EventKind, GeofenceEvent
-from geofence.models import utc_from_ms
+from geofence.models import Grace, epoch_ms, utc_from_ms
 
 
 class Action(StrEnum):
@@ -111,12 +118,16 @@ def from_geofence(
 
 def from_transition(t: Transition) -> AlertOp:
     """The operation of one device-condition transition (severity and rule: the deciding case
-    rule's, else the kind's default)."""
+    rule's, else the kind's default); a ``still`` one is evidence, keyed by its time."""
     start_ms = int(t.episode_key.rsplit(":", 1)[1])
+    if t.still:
+        action, suffix = Action.evidence, f"holds:{epoch_ms(t.at)}"
+    else:
+        action, suffix = (Action.open, "opened") if t.opened else (Action.clear, "cleared")
     return AlertOp(
-        Action.open if t.opened else Action.clear,
+        action,
         episode_key=t.episode_key,
-        event_key=f"{t.episode_key}:{'opened' if t.opened else 'cleared'}",
+        event_key=f"{t.episode_key}:{suffix}",
         case_id=t.case_id,
         kind=t.kind,
         severity=severity_of(t.kind, t.severity),
@@ -148,3 +159,47 @@ def _ref(evidence: Mapping[str, Any]) -> str:
     return f"{evidence.get('device_id')}|{evidence.get('fix_time') or evidence.get('at')}|" + str(
         evidence.get("seq")
     )
+
+
+def fix_time_of(evidence: Mapping[str, Any]) -> datetime | None:
+    """The device time of one evidence record (a fix's ``fix_time``, a status's ``at``)."""
+    text = evidence.get("fix_time") or evidence.get("at")
+    return datetime.fromisoformat(text) if isinstance(text, str) else None
+
+
+def after_resolution(
+    evidence: Sequence[Mapping[str, Any]], resolved_at: datetime
+) -> list[Mapping[str, Any]]:
+    """The evidence records of device times after ``resolved_at`` (earlier ones belong to the
+    period the officer has judged)."""
+    out = []
+    for e in evidence:
+        at = fix_time_of(e)
+        if at is not None and at > resolved_at:
+            out.append(e)
+    return out
+
+
+def realert_due(
+    *,
+    held: int,
+    first: datetime,
+    last: datetime,
+    resolved_at: datetime,
+    grace: Grace,
+    realert_after_s: float,
+) -> bool:
+    """Whether ``held`` fixes from ``first`` to ``last`` (device times), all after the alert was
+    resolved at ``resolved_at``, open a new alert: they meet the rule's opening grace (at least
+    ``open_after_fixes`` fixes spanning at least ``open_after_s``) and the condition has gone on
+    for ``realert_after_s`` since the resolution."""
+    return (
+        held >= grace.open_after_fixes
+        and (last - first).total_seconds() >= grace.open_after_s
+        and (last - resolved_at).total_seconds() >= realert_after_s
+    )
+
+
+def successor_key(episode_root: str, predecessor_id: int) -> str:
+    """The episode key of the alert that follows resolved alert ``predecessor_id``."""
+    return f"{episode_root}:after:{predecessor_id}"

@@ -128,8 +128,9 @@ class Evaluator:
         ops = await self._positional(conn, rs, batch.pings, cases)
         ops += await self._conditions(conn, rs, batch, cases)
         opened = await apply_ops(
-            conn, dedupe_evidence(ops), unit_of_case=rs.unit_of_case, metrics=self.metrics
-        )
+            conn, dedupe_evidence(ops), unit_of_case=rs.unit_of_case, metrics=self.metrics,
+            realert_after_s=self.settings.realert_after_s,
+        )  # fmt: skip
         self.metrics.evaluation_seconds.observe(time.perf_counter() - started)
         return opened
 

@@ -154,7 +154,10 @@ class Watchdog(LoopService):
                     self.metrics.no_signal_delay.observe((now - limit_at).total_seconds())
                 await _save_conditions(conn, AlertKind.no_signal, states)
                 units = {r["case_id"]: r["unit_id"] for r in silent}
-                opened = await apply_ops(conn, ops, unit_of_case=units, metrics=self.metrics)
+                opened = await apply_ops(
+                    conn, ops, unit_of_case=units, metrics=self.metrics,
+                    realert_after_s=self.settings.realert_after_s,
+                )  # fmt: skip
         return len(opened)
 
     async def _no_signal_rules(self, conn: asyncpg.Connection) -> dict[int, list[DeviceRule]]:
@@ -192,7 +195,10 @@ class Watchdog(LoopService):
             await _save_conditions(conn, AlertKind.no_signal, states)
             found = await conn.fetch(sql.SELECT_CASE_UNITS, [r["case_id"] for r in rows])
             units = {r["id"]: r["unit_id"] for r in found}
-            await apply_ops(conn, ops, unit_of_case=units, metrics=self.metrics)
+            await apply_ops(
+                conn, ops, unit_of_case=units, metrics=self.metrics,
+                realert_after_s=self.settings.realert_after_s,
+            )  # fmt: skip
         return len(rows)
 
     async def escalate(self) -> int:

@@ -222,6 +222,14 @@ class AlertsSettings(BaseModel):
     stream_replay_page: int = Field(default=500, ge=1)
     #: Events buffered per live-stream subscriber before it is cut off (it resumes by id).
     stream_queue_max: int = Field(default=10_000, ge=10)
+    #: Live stream: at most one ``evidence_added`` entry per alert per this many seconds; the
+    #: entries in between are folded into it (how many fixes, the newest position). The
+    #: evidence itself is all recorded. 0 sends every entry.
+    stream_evidence_every_s: float = Field(default=30.0, ge=0)
+    #: Re-alert: after an alert is resolved while its condition goes on, a new alert opens when
+    #: the condition has lasted this many seconds since the resolution (and meets its rule's
+    #: grace again with fixes taken after the resolution).
+    realert_after_s: float = Field(default=60.0, ge=0)
 
     def sla_s(self, severity: str) -> float:
         """Seconds before an unacknowledged alert of ``severity`` escalates the first time."""

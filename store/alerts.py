@@ -22,7 +22,8 @@ def _visible(role: int, unit: int, uid: int) -> str:
 ALERT_COLUMNS = """
 a.id, a.case_id, a.rule_id, a.device_id, a.unit_id, a.kind, a.severity, a.status, a.started_at,
 a.opened_at, a.cleared_at, a.late, a.evidence, a.acknowledged_at, a.acknowledged_by,
-a.resolved_at, a.resolved_by, a.disposition, a.resolution_note, a.escalation_level
+a.resolved_at, a.resolved_by, a.disposition, a.resolution_note, a.escalation_level,
+a.follows_alert_id
 """
 
 #: Alerts the caller sees ($1 role, $2 unit, $3 uid), id below $4, at most $5; filters

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from alerts.lifecycle import AlertStatus, Disposition
 
@@ -35,6 +35,17 @@ class AlertOut(BaseModel):
     disposition: Disposition | None
     resolution_note: str | None
     escalation_level: int
+    follows_alert_id: int | None = Field(
+        default=None,
+        description="the resolved alert of the same episode this one follows: the condition "
+        "went on after that one was resolved",
+    )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def condition_ongoing(self) -> bool:
+        """Whether the condition had not cleared when last evaluated."""
+        return self.cleared_at is None
 
 
 class AlertEventOut(BaseModel):
@@ -49,6 +60,11 @@ class AlertEventOut(BaseModel):
 
 class AlertDetail(AlertOut):
     events: list[AlertEventOut] = Field(description="the timeline, oldest first")
+    notice: str | None = Field(
+        default=None,
+        description="what follows from the step just taken (Chinese, then English): resolving "
+        "an alert whose condition goes on says when a new alert will open",
+    )
 
 
 class Resolution(BaseModel):

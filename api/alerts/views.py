@@ -13,7 +13,7 @@ from api.alerts import service
 from api.alerts.models import AlertDetail, AlertOut, Resolution
 from api.auth.models import OFFICERS, POSITION_READERS, Principal
 from api.cases.service import scope_args
-from api.deps import PoolDep, require
+from api.deps import PoolDep, SettingsDep, require
 from api.errors import PROBLEM_RESPONSES, Responses
 from api.pagination import CursorQuery, LimitQuery, Page, decode, page
 from api.params import MAX_ID, Id, utc
@@ -72,6 +72,12 @@ async def acknowledge(alert_id: Id, pool: PoolDep, principal: Officer) -> AlertD
 @router.post(
     "/{alert_id}/resolve",
     summary="Resolve with a disposition and a note (from open: acknowledged implicitly)",
+    description=(
+        "Resolving an alert whose condition is still going on (the wearer still in the zone) "
+        "is allowed and recorded as such; the answer's ``notice`` says that a new alert of the "
+        "same episode opens if the condition lasts ``realert_after_s`` more (and meets its "
+        "rule's grace again). The resolved alert takes no more evidence."
+    ),
     responses=_CONFLICT,
 )
 async def resolve(
@@ -79,8 +85,10 @@ async def resolve(
     body: Resolution,
     pool: PoolDep,
     principal: Officer,
+    settings: SettingsDep,
 ) -> AlertDetail:
     async with pool.acquire() as conn:
         return await service.resolve(
-            conn=conn, principal=principal, alert_id=alert_id, resolution=body
-        )
+            conn=conn, principal=principal, alert_id=alert_id, resolution=body,
+            realert_after_s=settings.alerts.realert_after_s,
+        )  # fmt: skip

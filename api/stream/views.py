@@ -5,11 +5,14 @@ acknowledged, resolved): ``id`` is its outbox id, ``event`` its type (``alert.op
 ``data`` the JSON document also sent to the unit's MQTT topic and webhooks. Resume after a
 disconnect with the ``Last-Event-ID`` header (browsers send it) or ``?after=<id>``: what was
 missed is replayed from the outbox first. A comment line is sent every ``stream_heartbeat_s``.
+``evidence_added`` entries are folded to at most one per alert per ``stream_evidence_every_s``
+(``api.stream.coalesce``); a folded entry says how many entries and fixes it stands for.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -20,6 +23,7 @@ from fastapi.responses import StreamingResponse
 from alerts.webhooks import body_of
 from api.auth.models import Principal, Role
 from api.deps import require
+from api.stream.coalesce import EvidenceCoalescer
 from api.stream.service import Item, StreamHub
 
 STREAM_ROLES = frozenset({Role.police, Role.supervisor, Role.prosecutor, Role.admin})
@@ -63,23 +67,34 @@ async def stream(
     heartbeat_s = hub.settings.stream_heartbeat_s
 
     async def events() -> AsyncIterator[bytes]:
+        coalescer = EvidenceCoalescer(hub.settings.stream_evidence_every_s)
         try:
             yield b": connected\n\n"
             sent: set[int] = set()
             if start is not None:
                 async for item in hub.replay(scope, start):
                     sent.add(item.id)
-                    yield _event(item)
+                    for out in coalescer.offer(item, time.monotonic()):
+                        yield _event(out)
+                for out in coalescer.flush():
+                    yield _event(out)
             while True:
+                due = coalescer.next_due()
+                wait_s = heartbeat_s if due is None else max(0.0, due - time.monotonic())
                 try:
-                    live = await asyncio.wait_for(sub.queue.get(), heartbeat_s)
+                    live = await asyncio.wait_for(sub.queue.get(), min(heartbeat_s, wait_s))
                 except TimeoutError:
-                    yield b": keepalive\n\n"
+                    ready = coalescer.due(time.monotonic())
+                    for out in ready:
+                        yield _event(out)
+                    if not ready:
+                        yield b": keepalive\n\n"
                     continue
                 if live is None:
                     return
                 if live.id not in sent:
-                    yield _event(live)
+                    for out in coalescer.offer(live, time.monotonic()):
+                        yield _event(out)
         finally:
             hub.unsubscribe(sub)
 

@@ -1,9 +1,12 @@
-"""Pure track analysis: arrays of fixes, which fixes show a violation, simplification in metres.
+"""Pure track analysis: arrays of fixes, the verdict each fix had, simplification in metres.
 
-A fix "shows a violation" when an alert cites it as evidence, or when its disk (see
-``geofence.relation``) is certainly outside a ``stay_inside`` zone or certainly inside a
-``stay_outside`` zone of the case. Simplification (Douglas-Peucker with a tolerance in metres, in
-a local transverse Mercator projection) always keeps those fixes, the first and the last.
+Each fix carries the verdict evaluation gave it (:class:`Verdict`): a certain ``violation`` when
+an alert of a positional violation kind cites it, ``uncertain`` when only a "location uncertain"
+alert does (its disk straddled a zone edge), ``compliant`` when a positional rule of the case was
+in force at its time and no such alert cites it, ``not_judged`` otherwise. Simplification
+(Douglas-Peucker with a tolerance in metres, in a local transverse Mercator projection) always
+keeps the violating and uncertain fixes, the fixes whose disk (``geofence.relation``) is
+certainly on the wrong side of a zone, the first and the last.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import IntEnum
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from alerts.kinds import AlertKind
 from geofence.geodesy import local_projection, wrap_degrees
 from geofence.models import Zone, ZoneKind
 from geofence.relation import INSIDE, OUTSIDE, CompiledArea, disk_radius, relate_circles
@@ -26,6 +31,29 @@ from geofence.zones import parse_zone
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
+Int8Array = npt.NDArray[np.int8]
+
+
+class Verdict(IntEnum):
+    """What evaluation found of one fix; a fix several alerts cite takes the highest."""
+
+    not_judged = 0
+    compliant = 1
+    uncertain = 2
+    violation = 3
+
+
+#: ``Verdict`` names by value, for the exports.
+VERDICT_NAMES = tuple(v.name for v in Verdict)
+
+#: Alert kinds whose evidence is a certain violation of a positional rule.
+CERTAIN_KINDS = (
+    AlertKind.left_permitted_area, AlertKind.entered_exclusion_zone,
+    AlertKind.crossed_exclusion_zone, AlertKind.curfew_broken,
+    AlertKind.too_close_to_protected_person, AlertKind.overdue_return,
+)  # fmt: skip
+#: Alert kinds whose evidence is a position evaluation could not decide.
+UNCERTAIN_KINDS = (AlertKind.location_uncertain,)
 
 #: PostgreSQL's epoch (2000-01-01 UTC) in Unix microseconds.
 PG_EPOCH_US = 946_684_800_000_000
@@ -44,7 +72,7 @@ class Track:
     lat: FloatArray
     acc: FloatArray
     src: list[str]
-    evidence: BoolArray
+    verdict: Int8Array
 
     @classmethod
     def from_packed(
@@ -53,10 +81,13 @@ class Track:
         *,
         device_id: list[str],
         src: list[str],
-        evidence_keys: Iterable[tuple[str, datetime, int]],
+        cited: Iterable[tuple[str, datetime, int, bool]],
+        judged: Iterable[tuple[datetime | None, datetime | None]],
     ) -> Track:
-        """From a ``store.pings.SELECT_TRACK_PACKED`` row, its text columns (see ``unpack_text``)
-        and the fix keys alerts cite as evidence (``store.pings.SELECT_EVIDENCE_KEYS``)."""
+        """From a ``store.pings.SELECT_TRACK_PACKED`` row, its text columns (see ``unpack_text``),
+        the fixes alerts cite (``store.positions.SELECT_CITED_FIXES``: key and whether the
+        citation is a certain violation) and the windows positional rules were in force
+        (``store.positions.SELECT_JUDGED_WINDOWS``)."""
         t_us = packed(row["t_us"], ">i8") + PG_EPOCH_US
         seq = packed(row["seq"], ">i8")
         return cls(
@@ -67,8 +98,14 @@ class Track:
             lat=packed(row["lat"], ">f8"),
             acc=packed(row["acc"], ">f4"),
             src=src,
-            evidence=mark_evidence(t_us, seq, device_id, evidence_keys),
+            verdict=verdicts(t_us, seq, device_id, cited, judged),
         )
+
+    @property
+    def evidence(self) -> BoolArray:
+        """True for the fixes that showed a certain violation."""
+        found: BoolArray = self.verdict == Verdict.violation
+        return found
 
     def __len__(self) -> int:
         return int(self.t_ms.size)
@@ -102,6 +139,42 @@ def mark_evidence(
             if seq[i] == key_seq and device_id[i] == dev:
                 mark[i] = True
     return mark
+
+
+def _us(at: datetime) -> int:
+    return (at - _UNIX_EPOCH) // _US
+
+
+def judged_mask(
+    t_us: IntArray, windows: Iterable[tuple[datetime | None, datetime | None]]
+) -> BoolArray:
+    """True for the fixes (sorted Unix microseconds ``t_us``) inside one of ``windows``
+    ([start, stop), None: unbounded)."""
+    mask = np.zeros(t_us.size, dtype=bool)
+    for start, stop in windows:
+        lo = 0 if start is None else int(np.searchsorted(t_us, _us(start)))
+        hi = t_us.size if stop is None else int(np.searchsorted(t_us, _us(stop)))
+        mask[lo:hi] = True
+    return mask
+
+
+def verdicts(
+    t_us: IntArray,
+    seq: IntArray,
+    device_id: list[str],
+    cited: Iterable[tuple[str, datetime, int, bool]],
+    judged: Iterable[tuple[datetime | None, datetime | None]],
+) -> Int8Array:
+    """The :class:`Verdict` of each fix: ``compliant`` inside a ``judged`` window, else
+    ``not_judged``, raised to ``violation`` (``certain``) or ``uncertain`` where ``cited``."""
+    out = np.where(judged_mask(t_us, judged), Verdict.compliant, Verdict.not_judged)
+    out = out.astype(np.int8)
+    cited = list(cited)
+    for certain in (False, True):
+        keys = [(d, t, s) for d, t, s, c in cited if c is certain]
+        found = mark_evidence(t_us, seq, device_id, keys)
+        out[found] = Verdict.violation if certain else Verdict.uncertain
+    return out
 
 
 @dataclass(frozen=True)
@@ -146,9 +219,10 @@ def relate(track: Track, zone: Zone) -> npt.NDArray[np.int8]:
     return compiled(zone).relate(track.lon, track.lat, radius)
 
 
-def violation_mask(track: Track, zones: Iterable[RuleZone]) -> BoolArray:
-    """True for fixes cited as evidence or certainly on the wrong side of a zone."""
-    mask = track.evidence.copy()
+def keep_mask(track: Track, zones: Iterable[RuleZone]) -> BoolArray:
+    """The fixes simplification keeps: those that showed a violation or an uncertain position,
+    and those certainly on the wrong side of a zone (permits aside)."""
+    mask = track.verdict >= Verdict.uncertain
     if len(track) == 0:
         return mask
     for rz in zones:

@@ -1,6 +1,7 @@
-"""Streamed exports of a track, CSV and GPX 1.1: the rows are formatted by PostgreSQL
-(``store.pings.EXPORT_CSV`` / ``EXPORT_GPX`` through COPY) and framed here, chunk by chunk, so a
-month of fixes never sits in memory and no Python object is made per fix."""
+"""Streamed exports of a track, CSV and GPX 1.1: the rows, each fix with its verdict, are
+formatted by PostgreSQL (``store.positions.EXPORT_CSV`` / ``EXPORT_GPX`` through COPY) and framed
+here, chunk by chunk, so a month of fixes never sits in memory and no Python object is made per
+fix."""
 
 from __future__ import annotations
 

@@ -14,8 +14,11 @@ from zoneinfo import ZoneInfo
 import msgspec
 import numpy as np
 
-from api.tracks.analysis import BoolArray, IntArray, Track
+from api.tracks.analysis import VERDICT_NAMES, IntArray, Track, Verdict
 from api.tracks.times import isoformat
+
+#: Verdict names indexed by ``Verdict`` value.
+_NAMES = np.array(VERDICT_NAMES, dtype=object)
 
 
 class Point(msgspec.Struct, tag_field="type", tag="Point", gc=False):
@@ -27,7 +30,8 @@ class Point(msgspec.Struct, tag_field="type", tag="Point", gc=False):
 class FixProperties(msgspec.Struct, gc=False):
     """What a track point says besides where: ``time`` in the case's zone and ``time_utc`` (ISO
     8601, milliseconds), ``acc_m`` the 68% radius in metres, ``src`` gnss|bds|lbs|wifi,
-    ``violation`` whether the fix shows a violation (and is therefore never simplified away)."""
+    ``verdict`` what evaluation found of it: ``violation`` (certain), ``uncertain`` (its disk
+    straddled a zone's edge), ``compliant`` or ``not_judged`` (no positional rule in force)."""
 
     device_id: str
     seq: int
@@ -35,7 +39,7 @@ class FixProperties(msgspec.Struct, gc=False):
     time_utc: str
     acc_m: float
     src: str
-    violation: bool
+    verdict: str
 
 
 class Feature(msgspec.Struct, tag_field="type", tag="Feature", gc=False):
@@ -46,7 +50,6 @@ class Feature(msgspec.Struct, tag_field="type", tag="Feature", gc=False):
 def track_feature_collection(
     track: Track,
     indices: IntArray,
-    violation: BoolArray,
     *,
     case_id: int,
     tz: ZoneInfo,
@@ -63,12 +66,14 @@ def track_feature_collection(
         [track.device_id[i] for i in rows], track.seq[indices].tolist(),
         isoformat(t_us, tz, timespec="milliseconds"),
         isoformat(t_us, UTC, timespec="milliseconds"), track.acc[indices].tolist(),
-        [track.src[i] for i in rows], violation[indices].tolist(), strict=True,
+        [track.src[i] for i in rows], _NAMES[track.verdict[indices]].tolist(),
+        strict=True,
     )  # fmt: skip
     features = [
-        Feature(Point((lon, lat)), FixProperties(device_id, seq, time, time_utc, acc, src, viol))
-        for lon, lat, device_id, seq, time, time_utc, acc, src, viol in columns
+        Feature(Point((lon, lat)), FixProperties(device_id, seq, time, time_utc, acc, src, verdict))
+        for lon, lat, device_id, seq, time, time_utc, acc, src, verdict in columns
     ]
+    counts = np.bincount(track.verdict, minlength=len(Verdict))
     return {
         "type": "FeatureCollection",
         "features": features,
@@ -80,7 +85,8 @@ def track_feature_collection(
             "count": len(features),
             "fixes_in_range": len(track),
             "simplify_tolerance_m": tolerance_m,
-            "violation_fixes": int(np.count_nonzero(violation)),
+            "violation_fixes": int(counts[Verdict.violation]),
+            "fixes_by_verdict": {v.name: int(counts[v]) for v in Verdict},
             "generated_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     }

@@ -12,8 +12,19 @@ from api.auth.models import Principal
 from api.cases.service import get_visible
 from api.metrics import TRACK_READS
 from api.params import TimeRange
-from api.tracks.analysis import RuleZone, Track, rule_zones, unpack_text
-from store import audit, pings, rules
+from api.tracks.analysis import (
+    CERTAIN_KINDS,
+    UNCERTAIN_KINDS,
+    RuleZone,
+    Track,
+    rule_zones,
+    unpack_text,
+)
+from geofence.models import RuleKind
+from store import audit, pings, positions, rules
+
+#: The rule kinds that judge a fix by its position.
+POSITIONAL_RULES = [k.value for k in RuleKind if k.positional]
 
 #: Chunks of COPY output (as the server sends them, ~8-64 KiB) held for a slow client before the
 #: copy waits.
@@ -41,17 +52,30 @@ async def open_read(
 
 
 async def load_track(*, conn: asyncpg.Connection, case_id: int, rng: TimeRange) -> Track:
-    """The case's fixes in ``rng`` with the ones alerts cite as evidence marked."""
+    """The case's fixes in ``rng``, each with the verdict it had (``analysis.Verdict``)."""
     row = await conn.fetchrow(pings.SELECT_TRACK_PACKED, case_id, rng.start, rng.end)
     n = int(row["n"])
     device_id, src = unpack_text(row["device_id"], n), unpack_text(row["src"], n)
     if device_id is None or src is None:
         text = await conn.fetchrow(pings.SELECT_TRACK_TEXT, case_id, rng.start, rng.end)
         device_id, src = list(text["device_id"]), list(text["src"])
-    keys = await conn.fetch(pings.SELECT_EVIDENCE_KEYS, case_id, rng.start, rng.end)
-    return Track.from_packed(
-        row, device_id=device_id, src=src, evidence_keys=[(k[0], k[1], k[2]) for k in keys]
+    kinds, certain, positional = _verdict_args()
+    cited = await conn.fetch(
+        positions.SELECT_CITED_FIXES, case_id, rng.start, rng.end, kinds, certain
     )
+    judged = await conn.fetch(positions.SELECT_JUDGED_WINDOWS, case_id, positional)
+    return Track.from_packed(
+        row, device_id=device_id, src=src,
+        cited=[(c["device_id"], c["fix_time"], c["seq"], c["certain"]) for c in cited],
+        judged=[(w["start"], w["stop"]) for w in judged],
+    )  # fmt: skip
+
+
+def _verdict_args() -> tuple[list[str], list[str], list[str]]:
+    """The alert kinds that cite fixes, those of them that cite certain violations, and the
+    positional rule kinds (the parameters of the verdict queries in ``store.positions``)."""
+    certain = [k.value for k in CERTAIN_KINDS]
+    return certain + [k.value for k in UNCERTAIN_KINDS], certain, POSITIONAL_RULES
 
 
 async def load_zones(*, conn: asyncpg.Connection, case_id: int) -> list[RuleZone]:
@@ -64,10 +88,10 @@ def export_rows(
     """The case's fixes in ``rng`` as the rows of the ``fmt`` export ("csv": with its header;
     "gpx": ``trkpt`` lines), local times in ``timezone``, streamed (see ``copy_out``)."""
     if fmt == "csv":
-        query, options = pings.EXPORT_CSV, {"format": "csv", "header": True}
+        query, options = positions.EXPORT_CSV, {"format": "csv", "header": True}
     else:
-        query, options = pings.EXPORT_GPX, {"format": "text"}
-    args = (case_id, rng.start, rng.end)
+        query, options = positions.EXPORT_GPX, {"format": "text"}
+    args = (case_id, rng.start, rng.end, *_verdict_args())
     return copy_out(pool=pool, query=query, args=args, timezone=timezone, **options)
 
 

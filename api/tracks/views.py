@@ -33,9 +33,11 @@ def _filename(case_number: str, ext: str) -> str:
     "/cases/{case_id}/track",
     summary="A case's fixes in [from, to) as a GeoJSON FeatureCollection",
     description=(
-        "With ``simplify`` (metres), Douglas-Peucker in a local projection; fixes that show a "
-        "violation (alert evidence, outside a stay-inside zone, inside an exclusion zone) are "
-        "always kept and flagged ``violation``."
+        "Each point carries the ``verdict`` it had: ``violation`` (cited by a violation "
+        "alert), ``uncertain`` (cited only by a location-uncertain alert), ``compliant`` or "
+        "``not_judged`` (no positional rule in force at its time). With ``simplify`` (metres), "
+        "Douglas-Peucker in a local projection; violating and uncertain fixes and those "
+        "certainly on the wrong side of a zone are always kept."
     ),
     response_class=Response,
     responses={200: {"content": {GEOJSON: {}}, "description": "GeoJSON FeatureCollection"}},
@@ -59,10 +61,10 @@ async def get_track(
         )  # fmt: skip
         track = await service.load_track(conn=conn, case_id=case_id, rng=rng)
         zones = await service.load_zones(conn=conn, case_id=case_id) if simplify else []
-    violation = analysis.violation_mask(track, zones)
-    indices = analysis.simplify(track, simplify or 0.0, violation)
+    keep = analysis.keep_mask(track, zones)
+    indices = analysis.simplify(track, simplify or 0.0, keep)
     body = track_feature_collection(
-        track, indices, violation, case_id=case_id, tz=ZoneInfo(case["timezone"]),
+        track, indices, case_id=case_id, tz=ZoneInfo(case["timezone"]),
         range_from=rng.start, range_to=rng.end, tolerance_m=simplify,
     )  # fmt: skip
     return Response(msgspec.json.encode(body), media_type=GEOJSON)

@@ -1,4 +1,5 @@
-"""Tracks: GeoJSON with simplification that keeps violation points, CSV and GPX, access log."""
+"""Tracks: GeoJSON, CSV and GPX whose points carry the verdict their fix had (judged over the real
+path: MQTT, ingester, alerts), simplification that keeps the judged points, access log."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 import csv
 import io
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
@@ -14,12 +15,15 @@ import numpy as np
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg.types.json import Jsonb
 
 from api.params import TimeRange
 from api.tracks import service
 from config.settings import Settings
 from store.pool import open_pool
 from tests.integration.api import world
+from tests.integration.ingest.helpers import fix, ingester, loc, rows, scalar
+from tests.support import services
 
 pytestmark = pytest.mark.integration
 
@@ -51,61 +55,96 @@ def test_geojson_track_and_access_log(
     assert row[4] - row[3] == timedelta(hours=2)
 
 
-def test_simplification_keeps_violation_points(
+#: Where a watch stands relative to the victim's circle (300 m around ``VICTIM``), and the
+#: verdict each of these fixes must carry: before the rule applied, far east, on the edge with a
+#: wide accuracy (undecidable), at the centre, far east again.
+VICTIM = (world.CENTRE[0] + 0.05, world.CENTRE[1])
+FAR = (VICTIM[0] + 0.0113, VICTIM[1])  # ~1 km east
+EDGE = (VICTIM[0] + 0.0034, VICTIM[1])  # ~300 m east, on the circle
+PATH = [
+    (FAR, 10.0, "not_judged"), (FAR, 10.0, "compliant"), (FAR, 10.0, "compliant"),
+    (EDGE, 150.0, "uncertain"), (EDGE, 150.0, "uncertain"),
+    (VICTIM, 10.0, "violation"), (VICTIM, 10.0, "violation"), (VICTIM, 10.0, "violation"),
+    (FAR, 10.0, "compliant"),
+]  # fmt: skip
+
+
+def _verdict_case(settings: Settings, w: world.World, device: str, rule_from: datetime) -> int:
+    """A case of station P1 with ``device`` and a stay-outside rule on the victim's circle in
+    force from ``rule_from`` (made an hour ago; two fixes open or clear an episode)."""
+    with psycopg.connect(settings.db.dsn(), autocommit=True) as conn:
+        person = conn.execute("INSERT INTO persons (full_name) VALUES ('V') RETURNING id")
+        case = conn.execute(
+            "INSERT INTO cases (case_number, person_id, measure, status, supervising_unit_id) "
+            "VALUES (%s, %s, 'bail', 'active', %s) RETURNING id",
+            (f"V-{device}", person.fetchone()[0], w.units["P1"]),  # type: ignore[index]
+        ).fetchone()
+        assert case
+        conn.execute(
+            "INSERT INTO case_rules (case_id, kind, zone_id, grace, valid_from, created_at) "
+            "VALUES (%s, 'stay_outside', %s, %s, %s, now() - interval '1 hour')",
+            (case[0], w.zone_victim, Jsonb({"open_after_fixes": 2, "clear_after_fixes": 1}),
+             rule_from),
+        )  # fmt: skip
+        conn.execute("INSERT INTO devices (id, unit_id) VALUES (%s, %s)", (device, w.units["P1"]))
+        conn.execute(
+            "INSERT INTO device_assignments (device_id, case_id, valid_from) "
+            "VALUES (%s, %s, now() - interval '1 day')",
+            (device, case[0]),
+        )
+    return int(case[0])
+
+
+def test_each_track_point_carries_the_verdict_it_had(
     client: TestClient, seeded: world.World, token: Headers, api_settings: Settings
 ) -> None:
-    # A second case whose straight track passes through the victim's exclusion circle, and
-    # one fix cited as alert evidence.
-    lon, lat = world.CENTRE
-    start = world.T0 + timedelta(days=1)
-    with psycopg.connect(api_settings.db.dsn(), autocommit=True) as conn:
-        person = conn.execute(
-            "INSERT INTO persons (full_name) VALUES ('S') RETURNING id"
-        ).fetchone()
-        case = conn.execute(
-            "INSERT INTO cases (case_number, person_id, measure, supervising_unit_id) "
-            "VALUES ('S-1', %s, 'bail', %s) RETURNING id",
-            (person[0], seeded.units["P1"]),  # type: ignore[index]
-        ).fetchone()[0]
-        conn.execute(
-            "INSERT INTO case_rules (case_id, kind, zone_id) VALUES (%s, 'stay_outside', %s)",
-            (case, seeded.zone_victim),
-        )
-        conn.execute(
-            "INSERT INTO alerts (case_id, unit_id, kind, severity, episode_key, started_at, "
-            "evidence)"
-            " VALUES (%s, %s, 'no_signal', 'low', 's-1', %s, %s)",
-            (
-                case,
-                seeded.units["P1"],
-                start,
-                psycopg.types.json.Jsonb(
-                    [
-                        {
-                            "device_id": "W-S",
-                            "fix_time": (start + timedelta(minutes=10)).isoformat(),
-                            "seq": 10,
-                        }
-                    ]
-                ),
-            ),
-        )
-    fixes = [(start + timedelta(minutes=i), lon + i * 0.001, lat, 5.0) for i in range(100)]
-    world.insert_fixes(api_settings, "W-S", case, fixes)
-    q = "from=2026-11-02T00:00:00Z&to=2026-11-02T03:00:00Z&purpose=custody+review&simplify=50"
-    fc = client.get(f"/cases/{case}/track?{q}", headers=token("police1")).json()
-    seqs = {f["properties"]["seq"] for f in fc["features"]}
-    # A straight line simplifies to its two ends, plus the evidence fix and the ones in the circle.
-    inside_circle = {
-        i for i in range(100) if abs(lon + i * 0.001 - (lon + 0.05)) * 88_000 < 300 - 10
+    """A watch publishes over MQTT; the ingester stores and judges its fixes and raises a
+    "location uncertain" alert and an exclusion-zone alert. Every point of the GeoJSON, CSV and
+    GPX track says what its fix was found to be; simplification keeps the judged ones."""
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
+    case = _verdict_case(api_settings, seeded, "W-V", t0 + timedelta(seconds=30))
+    settings = services.isolated_mqtt(api_settings)
+    messages = [
+        loc("W-V", fix(int((t0 + timedelta(minutes=i)).timestamp() * 1000), i, lon=where[0],
+                       lat=where[1], acc=acc))
+        for i, (where, acc, _) in enumerate(PATH)
+    ]  # fmt: skip
+    with ingester(settings):
+        watch = services.mqtt_client(settings)
+        try:
+            services.publish_all(watch, messages)
+            services.wait_until(
+                lambda: scalar(settings, "SELECT count(*) FROM alerts WHERE case_id = %s AND "
+                               "cleared_at IS NOT NULL AND kind = 'entered_exclusion_zone'",
+                               case) == 1,
+                timeout_s=20, what="the exclusion-zone episode judged and cleared",
+            )  # fmt: skip
+        finally:
+            watch.disconnect()
+    kinds = rows(settings, "SELECT kind FROM alerts WHERE case_id = %s ORDER BY id", case)
+    assert sorted(k for (k,) in kinds) == ["entered_exclusion_zone", "location_uncertain"]
+    expected = [verdict for _, _, verdict in PATH]
+    window = (
+        f"from={(t0 - timedelta(minutes=1)).isoformat()}&to={datetime.now(UTC).isoformat()}"
+        "&purpose=custody+review"
+    ).replace("+00:00", "Z")
+    fc = client.get(f"/cases/{case}/track?{window}", headers=token("police1")).json()
+    assert [f["properties"]["verdict"] for f in fc["features"]] == expected
+    assert fc["properties"]["violation_fixes"] == 3
+    assert fc["properties"]["fixes_by_verdict"] == {
+        "not_judged": 1, "compliant": 3, "uncertain": 2, "violation": 3,
+    }  # fmt: skip
+    simplified = client.get(f"/cases/{case}/track?{window}&simplify=5000", headers=token("police1"))
+    kept = {
+        f["properties"]["seq"]: f["properties"]["verdict"] for f in simplified.json()["features"]
     }
-    assert {0, 99, 10} | inside_circle <= seqs
-    assert len(seqs) < 20
-    assert all(
-        f["properties"]["violation"]
-        for f in fc["features"]
-        if f["properties"]["seq"] in inside_circle
-    )
+    assert {0, 3, 4, 5, 6, 7, 8} <= set(kept)
+    assert all(kept[seq] == expected[seq] for seq in kept)
+    r = client.get(f"/cases/{case}/track.csv?{window}", headers=token("police1"))
+    assert [row["verdict"] for row in csv.DictReader(io.StringIO(r.text))] == expected
+    r = client.get(f"/cases/{case}/track.gpx?{window}", headers=token("police1"))
+    points = ElementTree.fromstring(r.content).findall(".//g:trkpt", GPX)
+    assert [pt.findtext("g:type", namespaces=GPX) for pt in points] == expected
 
 
 def test_csv_and_gpx_exports(client: TestClient, seeded: world.World, token: Headers) -> None:
@@ -172,6 +211,7 @@ def test_exports_match_the_stored_fixes_in_the_cases_zone(
         assert (float(row["lon"]), float(row["lat"])) == (lon, lat)
         assert np.float32(row["acc_m"]) == np.float32(acc)
         assert row["speed_mps"] == row["heading_deg"] == row["battery_pct"] == ""
+        assert row["verdict"] == "not_judged"
         offsets.add(row["time_local"][-6:])
     assert offsets == {"-02:30", "-03:30"}
     r = client.get(f"/cases/{case}/track.gpx?{q}", headers=token("police1"))
@@ -179,7 +219,8 @@ def test_exports_match_the_stored_fixes_in_the_cases_zone(
     assert len(points) == len(fixes)
     for seq, (pt, (t, lon, lat, acc)) in enumerate(zip(points, fixes, strict=True)):
         assert (float(pt.attrib["lon"]), float(pt.attrib["lat"])) == (lon, lat)
-        assert [child.tag.split("}")[1] for child in pt] == ["time", "desc", "src"]
+        assert [child.tag.split("}")[1] for child in pt] == ["time", "desc", "src", "type"]
+        assert pt.findtext("g:type", namespaces=GPX) == "not_judged"  # no rule: never judged
         assert (
             pt.findtext("g:time", namespaces=GPX) == t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         )

@@ -9,7 +9,7 @@ from alerts.episodes import Action, dedupe_evidence, from_geofence, from_transit
 from alerts.kinds import AlertKind, Severity
 from geofence.device import DevicePolicy, DeviceRule, Watch
 from geofence.events import EventKind, GeofenceEvent
-from geofence.models import FixRef, RuleKind
+from geofence.models import FixRef, RuleKind, epoch_ms
 from geofence.models import Severity as RuleSeverity
 
 T0 = datetime(2026, 11, 2, 8, tzinfo=UTC)
@@ -73,9 +73,16 @@ def obs(i: int, kind: AlertKind, holds: bool) -> cond.Observation:
 def test_a_condition_opens_once_and_clears_once() -> None:
     strap = AlertKind.strap_opened
     states, out = cond.step(7, {}, [obs(1, strap, True), obs(2, strap, True), obs(3, strap, False)])
-    assert [(t.opened, t.at) for t in out] == [(True, T0 + timedelta(seconds=1)),
-                                              (False, T0 + timedelta(seconds=3))]  # fmt: skip
-    assert out[0].episode_key == out[1].episode_key
+    assert [(t.opened, t.still, t.at) for t in out] == [
+        (True, False, T0 + timedelta(seconds=1)), (True, True, T0 + timedelta(seconds=2)),
+        (False, False, T0 + timedelta(seconds=3)),
+    ]  # fmt: skip
+    assert out[0].episode_key == out[1].episode_key == out[2].episode_key
+    assert states[strap].changed_at == T0 + timedelta(seconds=3)
+    still = from_transition(out[1])
+    assert (still.action, still.at) == (Action.evidence, T0 + timedelta(seconds=2))
+    assert still.event_key == f"{out[0].episode_key}:holds:{epoch_ms(T0) + 2000}"
+    out = [out[0], out[2]]
     assert not states[strap].open
     # redelivered or late observations change nothing
     again, none = cond.step(7, states, [obs(1, strap, True), obs(2, strap, False)])

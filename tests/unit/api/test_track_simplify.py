@@ -21,7 +21,7 @@ def _walk(n: int, seed: int = 11) -> Track:
         lat=37.45 + np.cumsum(rng.normal(0, 2e-5, n)),
         acc=np.full(n, 8.0),
         src=["gnss"] * n,
-        evidence=np.zeros(n, dtype=bool),
+        verdict=np.zeros(n, dtype=np.int8),
     )
 
 
