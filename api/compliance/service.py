@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import numpy as np
 
 from alerts.ruleset import no_signal_rules
 from api.auth.models import Principal
@@ -80,6 +81,9 @@ async def build(
     zones = await tracks.load_zones(conn=conn, case_id=case_id)
     now = datetime.now(UTC)
     assigned = await conn.fetch(sql.SELECT_MONITORED_WINDOWS, case_id, rng.start, rng.end)
+    track = defendant_only(
+        track, [(a["device_id"], _ms(a["start"]), _ms(a["end"])) for a in assigned]
+    )
     alert_rows = await conn.fetch(alerts.SELECT_FOR_CASE_RANGE, case_id, rng.start, rng.end)
     permit_rows = await conn.fetch(permits.LIST_FOR_CASE, case_id, rng.start, rng.end)
     deposit_rows = await conn.fetch(deposits.LIST_FOR_CASE, case_id)
@@ -185,6 +189,29 @@ async def build(
     )
     violation = m.outside_mask | track.evidence
     return ReportData(report, track, zones, violation)
+
+
+def defendant_only(track: Track, windows: list[tuple[str, int, int]]) -> Track:
+    """The fixes of ``track`` a defendant device took while assigned as such (device, start ms,
+    end ms): a protected person's device reports for the case too."""
+    devices = np.asarray(track.device_id, dtype=object)
+    keep = np.zeros(len(track), dtype=bool)
+    for device, a, b in windows:
+        keep |= (devices == device) & (track.t_ms >= a) & (track.t_ms < b)
+    if keep.all():
+        return track
+    idx = np.flatnonzero(keep)
+    return replace(
+        track,
+        device_id=[track.device_id[i] for i in idx],
+        t_ms=track.t_ms[keep],
+        seq=track.seq[keep],
+        lon=track.lon[keep],
+        lat=track.lat[keep],
+        acc=track.acc[keep],
+        src=[track.src[i] for i in idx],
+        evidence=track.evidence[keep],
+    )
 
 
 def _outside_any(track: Track, zones: list[RuleZone]) -> BoolArray:

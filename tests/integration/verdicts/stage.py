@@ -13,14 +13,15 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import paho.mqtt.client as mqtt
 import psycopg
 from fastapi.testclient import TestClient
 from psycopg.types.json import Jsonb
 
+from api.compliance.score import Row
 from config.settings import Settings
 from tests.integration.api import world
 from tests.support import services
@@ -31,6 +32,21 @@ ACC = 8.0
 #: Fixes per published message (a watch uploads its buffer in arrays).
 CHUNK = 30
 WAIT_S = 30.0
+
+#: Where the scenarios happen (the world's city is the square 118.30-118.70 E, 37.25-37.65 N;
+#: the victim's exclusion zone a 300 m circle at 118.55 E, 37.45 N).
+LIVE = (118.69, 37.45)  # at home, 880 m inside the city's eastern edge
+OUT = (118.72, 37.45)  # 1.8 km outside it
+EDGE = (118.70, 37.45)  # on the edge: with 200 m accuracy, uncertain
+NEAR_VICTIM = (118.54, 37.45)  # 880 m west of the victim's home
+PAST_VICTIM = (118.56, 37.45)
+#: Start of every scenario: two days ago, on the hour (fixes are in the past, never waited for).
+BASE = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=2)
+END = BASE + timedelta(hours=2)
+
+#: The table lines each scenario produces (each scenario asserts exactly its lines).
+PRODUCES: dict[str, set[Row]] = {}
+F = TypeVar("F", bound=Callable[..., None])
 
 Headers = Callable[[str], dict[str, str]]
 #: (kind, zone id or None, grace, params, schedule) of one case rule.
@@ -102,20 +118,10 @@ class Case:
     watch: Watch
     rule_ids: list[int]
 
-    def stored(self) -> int:
-        return int(
-            execute(
-                self.stage.settings,
-                "SELECT count(*) FROM pings WHERE device_id = %s",
-                self.watch.device_id,
-            )
-        )
-
     def wait_stored(self) -> None:
         """Until every fix the watch sent is stored (and so judged: evaluation commits with
         the fixes)."""
-        what = f"{self.watch.sent} fixes of {self.watch.device_id} stored"
-        services.wait_until(lambda: self.stored() == self.watch.sent, timeout_s=WAIT_S, what=what)
+        wait_stored(self.stage.settings, self.watch)
 
     def alerts(self) -> list[dict[str, Any]]:
         """The case's alerts as the API lists them, oldest first."""
@@ -196,6 +202,21 @@ def enrol(
     return Case(stage, case_id, Watch(device, client), rule_ids)
 
 
+def protect(case: Case, device: str, *, since: datetime) -> Watch:
+    """A protected person's phone or watch for ``case`` (a keep_away_from rule names it),
+    provisioned and connected with its own credentials."""
+    s = case.stage.settings
+    creds = services.provision_test_device(s, device)
+    execute(
+        s,
+        "INSERT INTO device_assignments (device_id, case_id, role, valid_from) "
+        "VALUES (%s, %s, 'protected_person', %s)",
+        device, case.case_id, since,
+    )  # fmt: skip
+    client = services.mqtt_client(s, username=creds.username, password=creds.password)
+    return Watch(device, client)
+
+
 def every_minute(
     start: datetime, minutes: int, where: tuple[float, float], acc: float = ACC
 ) -> list[tuple[datetime, float, float, float]]:
@@ -212,3 +233,54 @@ def _ms(at: datetime) -> int:
 def rows(body: dict[str, Any]) -> list[str]:
     """The table lines of a compliance report's points, in order."""
     return [p["row"] for p in body["points"]]
+
+
+def produces(*lines: Row) -> Callable[[F], F]:
+    """Register the table lines a scenario produces (it asserts them itself)."""
+
+    def register(test: F) -> F:
+        PRODUCES[test.__name__] = set(lines)
+        return test
+
+    return register
+
+
+def inside(stage: Stage, grace: dict[str, Any] | None = None) -> RuleSpec:
+    """The rule to stay inside the world's city (one fix opens and clears, unless ``grace``)."""
+    return ("stay_inside", stage.world.zone_city, grace or ONE_FIX, {}, None)
+
+
+def scored(body: dict[str, Any], *expected: Row) -> None:
+    """The report's points come from exactly the ``expected`` lines, in order."""
+    assert rows(body) == [r.value for r in expected], body["points"]
+
+
+def wait_stored(settings: Settings, watch: Watch) -> None:
+    """Until every fix ``watch`` sent is stored."""
+
+    def stored() -> bool:
+        n = execute(settings, "SELECT count(*) FROM pings WHERE device_id = %s", watch.device_id)
+        return int(n) == watch.sent
+
+    what = f"{watch.sent} fixes of {watch.device_id} stored"
+    services.wait_until(stored, timeout_s=WAIT_S, what=what)
+
+
+def run_watch(
+    stage: Stage, watch: Watch, fixes: list[tuple[datetime, float, float, float]]
+) -> None:
+    """Publish the fixes from ``watch``, wait until all are stored, disconnect."""
+    try:
+        watch.fixes(fixes)
+        wait_stored(stage.settings, watch)
+    finally:
+        watch.close()
+
+
+def run(case: Case, fixes: list[tuple[datetime, float, float, float]]) -> None:
+    """Publish the fixes from the case's watch, wait until all are stored, disconnect."""
+    try:
+        case.watch.fixes(fixes)
+        case.wait_stored()
+    finally:
+        case.watch.close()

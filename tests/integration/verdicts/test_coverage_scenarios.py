@@ -1,0 +1,126 @@
+"""Coverage and silences through the real path: a simulated watch publishes over MQTT, the real
+ingester stores its fixes, the prosecutor reads ``GET /cases/{id}/compliance``.
+
+Expected slots run from the assignment to now (never the future), less what a permit excuses;
+covered slots never exceed them; a gap is a silence longer than the no-signal limit in force.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from api.compliance.score import Row
+from tests.integration.verdicts.stage import (
+    BASE,
+    END,
+    LIVE,
+    PURPOSE,
+    Stage,
+    enrol,
+    every_minute,
+    execute,
+    inside,
+    produces,
+    rows,
+    run,
+    scored,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_clean_case_is_green_with_every_slot_covered(stage: Stage) -> None:
+    case = enrol(stage, since=BASE, rules=[inside(stage)])
+    run(case, every_minute(BASE, 120, LIVE))
+    body = case.compliance(BASE, END)
+    assert (body["code"], body["score"], body["points"]) == ("green", 100, [])
+    cov = body["coverage"]
+    assert (cov["expected_fixes"], cov["received_fixes"], cov["fixes_stored"]) == (120, 120, 120)
+    assert (cov["share"], cov["longest_gaps"], cov["gap_count"]) == (1.0, [], 0)
+    assert sum(d["expected_slots"] for d in cov["days"]) == 120
+    assert all(d["covered_slots"] == d["expected_slots"] for d in cov["days"])
+    assert case.alerts() == []
+
+
+def test_the_future_is_never_expected_and_the_whole_measure_is_one_read(stage: Stage) -> None:
+    case = enrol(stage, since=BASE, rules=[inside(stage)])
+    run(case, every_minute(BASE, 120, LIVE))
+    before = datetime.now(UTC)
+    year = case.compliance(BASE - timedelta(days=300), before + timedelta(days=30))
+    after = datetime.now(UTC)
+    cov = year["coverage"]
+    # Expected: the slots from the assignment to now, never the month ahead.
+    assert (before - BASE).total_seconds() // 60 <= cov["expected_fixes"]
+    assert cov["expected_fixes"] <= (after - BASE).total_seconds() // 60 + 1
+    assert cov["received_fixes"] == 120
+    days = cov["days"]
+    shanghai = ZoneInfo("Asia/Shanghai")
+    assert days[0]["day"] == str((BASE - timedelta(days=300)).astimezone(shanghai).date())
+    assert days[-1]["day"] == str(after.astimezone(shanghai).date())  # no day of the future
+    assert sum(d["expected_slots"] for d in days) == cov["expected_fixes"]
+    assert sum(d["covered_slots"] for d in days) == 120
+    # Silent since the last fix (two days): a gap from the last fix to now, and a veto.
+    (gap,) = cov["longest_gaps"]
+    assert gap["start"] == (BASE + timedelta(minutes=119, seconds=30)).isoformat().replace(
+        "+00:00", "Z"
+    )
+    assert Row.silence_over_24h.value in rows(year)
+    too_long = stage.client.get(
+        f"/cases/{case.case_id}/compliance",
+        params={"from": (BASE - timedelta(days=401)).isoformat(), "to": BASE.isoformat(),
+                "purpose": PURPOSE},
+        headers=stage.token("pros1"),
+    )  # fmt: skip
+    assert too_long.status_code == 400
+    assert too_long.headers["content-type"].startswith("application/problem+json")
+    assert "400 days" in too_long.json()["detail"]
+
+
+@produces(Row.coverage_below_95)
+def test_missing_fixes_cost_coverage(stage: Stage) -> None:
+    case = enrol(stage, since=BASE, rules=[inside(stage)])
+    run(case, [f for i, f in enumerate(every_minute(BASE, 120, LIVE)) if i % 10 != 3])
+    body = case.compliance(BASE, END)
+    scored(body, Row.coverage_below_95)
+    assert (body["code"], body["score"]) == ("green", 90)
+    assert body["points"][0]["reason"] == "coverage 90.0% of expected slots"
+    assert body["coverage"]["longest_gaps"] == []  # two-minute pauses are not gaps
+
+
+@produces(Row.coverage_below_80, Row.silence)
+def test_an_hour_of_silence_is_a_gap_unless_a_permit_excuses_it(stage: Stage) -> None:
+    case = enrol(stage, since=BASE, rules=[inside(stage)])
+    run(case, every_minute(BASE, 60, LIVE))
+    body = case.compliance(BASE, END)
+    scored(body, Row.coverage_below_80, Row.silence)
+    assert (body["code"], body["score"]) == ("yellow", 70)
+    assert body["points"][1]["reason"] == "60 min without fixes (limit 30 min)"
+    assert body["coverage"]["longest_gaps"][0]["limit_minutes"] == 30
+
+    hospital = enrol(stage, since=BASE, rules=[inside(stage), ("no_signal", None, {}, {}, None)])
+    execute(
+        stage.settings,
+        "INSERT INTO leave_permits (case_id, status, reason, suspended_rule_ids, window_start, "
+        "window_end) VALUES (%s, 'approved', '住院手术', %s, %s, %s)",
+        hospital.case_id, [hospital.rule_ids[1]], BASE + timedelta(minutes=60), END,
+    )  # fmt: skip
+    run(hospital, every_minute(BASE, 60, LIVE))
+    excused = hospital.compliance(BASE, END)
+    assert (excused["code"], excused["score"], excused["points"]) == ("green", 100, [])
+    cov = excused["coverage"]
+    assert (cov["expected_fixes"], cov["received_fixes"], cov["share"]) == (60, 60, 1.0)
+
+
+@produces(Row.coverage_below_80, Row.silence, Row.silence_over_24h)
+def test_a_day_without_fixes_vetoes(stage: Stage) -> None:
+    start = BASE - timedelta(hours=24)
+    case = enrol(stage, since=start, rules=[inside(stage)])
+    run(case, every_minute(start, 30, LIVE) + every_minute(END - timedelta(minutes=30), 30, LIVE))
+    body = case.compliance(start, END)
+    scored(body, Row.coverage_below_80, Row.silence, Row.silence_over_24h)
+    assert body["code"] == "red"
+    assert body["points"][2]["veto"]
+    assert body["coverage"]["gap_count"] == 1
