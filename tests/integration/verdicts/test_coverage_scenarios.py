@@ -17,7 +17,9 @@ from tests.integration.verdicts.stage import (
     BASE,
     END,
     LIVE,
+    OUT,
     PURPOSE,
+    RuleSpec,
     Stage,
     enrol,
     every_minute,
@@ -124,3 +126,36 @@ def test_a_day_without_fixes_vetoes(stage: Stage) -> None:
     assert body["code"] == "red"
     assert body["points"][2]["veto"]
     assert body["coverage"]["gap_count"] == 1
+
+
+def test_a_silence_within_the_cases_no_signal_rule_is_no_gap(stage: Stage) -> None:
+    """41 minutes without fixes against a no_signal rule of an hour (the case's own limit is
+    30 minutes): the rule in force decides."""
+    hour: RuleSpec = ("no_signal", None, {}, {"no_signal_after_s": 3600}, None)
+    case = enrol(stage, since=BASE, rules=[inside(stage), hour])
+    run(case, every_minute(BASE, 29, LIVE) + every_minute(BASE + timedelta(minutes=70), 50, LIVE))
+    body = case.compliance(BASE, END)
+    scored(body, Row.coverage_below_80)
+    cov = body["coverage"]
+    assert (cov["gap_count"], cov["longest_gaps"], cov["received_fixes"]) == (0, [], 79)
+
+
+def test_a_permit_cut_short_counts_until_its_cancellation(stage: Stage) -> None:
+    """Away 00:00-01:00 under a leave for 00:00-03:00 that was cancelled at 00:30: the half hour
+    after the cancellation is time outside, and the return is judged from the cancellation."""
+    case = enrol(stage, since=BASE, rules=[inside(stage)])
+    cut = BASE + timedelta(minutes=30)
+    execute(
+        stage.settings,
+        "INSERT INTO leave_permits (case_id, status, reason, suspended_rule_ids, window_start, "
+        "window_end, cancelled_at, cancel_note, ended_at) VALUES (%s, 'cancelled', '探视', %s, "
+        "%s, %s, %s, '召回', %s)",
+        case.case_id, [case.rule_ids[0]], BASE, BASE + timedelta(hours=3), cut, cut,
+    )  # fmt: skip
+    run(case, every_minute(BASE, 60, OUT) + every_minute(BASE + timedelta(hours=1), 180, LIVE))
+    body = case.compliance(BASE, BASE + timedelta(hours=4))
+    assert body["minutes_outside_permitted"] == 30
+    (line,) = body["leave_permits"]
+    assert (line["status"], line["adherence"]) == ("cancelled", "not_kept")
+    assert line["ended_at"] == cut.isoformat().replace("+00:00", "Z")
+    assert Row.permit_not_kept.value in rows(body)
