@@ -123,7 +123,8 @@ class Slots:
 def slots(t_ms: IntArray, windows: Sequence[Window], interval_s: float) -> Slots:
     """The slots of fixes at ``t_ms`` (any order) over ``windows`` (sorted, disjoint)."""
     step = max(1, round(interval_s * 1000))
-    starts = np.unique(np.asarray(t_ms, dtype=np.int64) // step) * step
+    k = np.sort(np.asarray(t_ms, dtype=np.int64) // step)  # a track is sorted already: cheap
+    starts = k[np.concatenate(([True], k[1:] != k[:-1]))] * step if k.size else k
     if windows:
         w0 = np.array([a for a, _ in windows], dtype=np.int64)
         w1 = np.array([b for _, b in windows], dtype=np.int64)

@@ -89,6 +89,7 @@ class DepositLine(BaseModel):
 class PointOut(BaseModel):
     points: int
     reason: str
+    reason_zh: str = Field(description="the reason in Chinese (人读文本中文优先)")
     veto: bool
     row: str = Field(description="the line of the scoring table (api.compliance.score.TABLE)")
 

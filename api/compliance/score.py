@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from alerts.kinds import AlertKind
+from api.compliance.labels import DISPOSITION_ZH, KIND_ZH, STATUS_ZH, yuan
 
 
 class Code(StrEnum):
@@ -205,13 +206,14 @@ class Facts:
 
 @dataclass(frozen=True)
 class Point:
-    """One line of the score: points deducted (negative or zero), why, whether it vetoes, and
-    the table line it comes from."""
+    """One line of the score: points deducted (negative or zero), why (in English and in
+    Chinese), whether it vetoes, and the table line it comes from."""
 
     points: int
     reason: str
     veto: bool = False
     row: Row = Row.explained
+    reason_zh: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,31 +223,37 @@ class Score:
     points: list[Point] = field(default_factory=list)
 
 
-def _point(row: Row, reason: str) -> Point:
+def _point(row: Row, reason: str, reason_zh: str) -> Point:
     line = LINES[row]
-    return Point(line.points, reason, line.veto, row)
+    return Point(line.points, reason, line.veto, row, reason_zh)
 
 
 def _alert_point(a: AlertFact) -> Point:
     label = f"alert #{a.alert_id} {a.kind}"
+    zh = f"告警 #{a.alert_id}（{KIND_ZH.get(a.kind, a.kind)}）"
+    status_zh = STATUS_ZH.get(a.status, a.status)
     cat = category(a.kind)
     resolved = a.status == "resolved"
-    explained = resolved and a.disposition in EXPLAINED
+    if resolved and a.disposition in EXPLAINED:
+        why = DISPOSITION_ZH[a.disposition or ""]
+        return _point(Row.explained, f"{label}: resolved as {a.disposition}", f"{zh}：处置为{why}")
     if cat is Category.uncertain:
-        return _point(Row.uncertain, f"{label}: location uncertain (not a violation)")
-    if explained:
-        return _point(Row.explained, f"{label}: resolved as {a.disposition}")
+        return _point(Row.uncertain, f"{label}: location uncertain (not a violation)",
+                      f"{zh}：位置不确定（不属违规）")  # fmt: skip
     if cat is Category.tamper:
-        state = "confirmed" if resolved else f"{a.status}, not explained"
-        return _point(Row.strap_unexplained, f"{label}: strap opening {state}")
+        if resolved:
+            return _point(Row.strap_unexplained, f"{label}: strap opening confirmed",
+                          f"{zh}：腕带打开经确认")  # fmt: skip
+        return _point(Row.strap_unexplained, f"{label}: strap opening {a.status}, not explained",
+                      f"{zh}：{status_zh}，未作说明")  # fmt: skip
     if not resolved:
         row = Row.breach_open if cat is Category.breach else Row.alert_open
-        return _point(row, f"{label}: {a.status}, not yet resolved")
+        return _point(row, f"{label}: {a.status}, not yet resolved", f"{zh}：{status_zh}，尚未处置")
     row = {
         Category.breach: Row.breach_confirmed,
         Category.curfew: Row.curfew_confirmed,
     }.get(cat, Row.device_confirmed)
-    return _point(row, f"{label}: violation confirmed")
+    return _point(row, f"{label}: violation confirmed", f"{zh}：违规属实")
 
 
 def _capped(points: list[Point]) -> list[Point]:
@@ -260,48 +268,55 @@ def _capped(points: list[Point]) -> list[Point]:
         used = spent.get(p.row, 0)
         cost = min(-p.points, cap - used)
         spent[p.row] = used + cost
-        reason = p.reason if cost == -p.points else f"{p.reason} (line capped at -{cap})"
-        out.append(Point(-cost, reason, p.veto, p.row))
+        if cost == -p.points:
+            out.append(p)
+        else:
+            out.append(Point(-cost, f"{p.reason} (line capped at -{cap})", p.veto, p.row,
+                             f"{p.reason_zh}（本项最多扣{cap}分）"))  # fmt: skip
     return out
 
 
 def _silence_points(long_gaps: Iterable[tuple[float, float]], total: float) -> list[Point]:
     points = [
-        _point(Row.silence, f"{gap / 60:.0f} min without fixes (limit {limit / 60:.0f} min)")
+        _point(
+            Row.silence,
+            f"{gap / 60:.0f} min without fixes (limit {limit / 60:.0f} min)",
+            f"{gap / 60:.0f} 分钟无定位（限值 {limit / 60:.0f} 分钟）",
+        )
         for gap, limit in sorted(long_gaps, reverse=True)
     ]
     if total > SILENCE_VETO_S:
-        points.append(
-            _point(Row.silence_over_24h, f"{total / 3600:.1f} h without fixes beyond the limit")
-        )
+        hours = f"{total / 3600:.1f}"
+        points.append(_point(Row.silence_over_24h, f"{hours} h without fixes beyond the limit",
+                             f"超限无定位累计 {hours} 小时"))  # fmt: skip
     return points
 
 
 def score(facts: Facts) -> Score:
     """The code, the score and every point with its reason (see ``TABLE``)."""
     points: list[Point] = []
-    if facts.coverage is not None:
+    if facts.coverage is not None and facts.coverage < 0.95:
         pct = f"{facts.coverage:.1%}"
-        if facts.coverage < 0.80:
-            points.append(_point(Row.coverage_below_80, f"coverage {pct} of expected slots"))
-        elif facts.coverage < 0.95:
-            points.append(_point(Row.coverage_below_95, f"coverage {pct} of expected slots"))
+        row = Row.coverage_below_80 if facts.coverage < 0.80 else Row.coverage_below_95
+        points.append(_point(row, f"coverage {pct} of expected slots", f"定位覆盖率 {pct}"))
     points += _silence_points(facts.long_gaps, facts.silence_s)
     if facts.outside_s > 0:
-        points.append(
-            _point(Row.outside, f"{facts.outside_s / 60:.0f} min certainly on the wrong side")
-        )
+        minutes = f"{facts.outside_s / 60:.0f}"
+        points.append(_point(Row.outside, f"{minutes} min certainly on the wrong side",
+                             f"确定位于允许区域外或禁入区域内 {minutes} 分钟"))  # fmt: skip
     points += [_alert_point(a) for a in sorted(facts.alerts, key=lambda a: a.alert_id)]
     if facts.uncertain_s > 0:
-        minutes = f"{facts.uncertain_s / 60:.0f} min"
-        points.append(_point(Row.uncertain, f"{minutes} of uncertain position near a boundary"))
+        minutes = f"{facts.uncertain_s / 60:.0f}"
+        points.append(_point(Row.uncertain, f"{minutes} min of uncertain position near a boundary",
+                             f"边界附近位置不确定 {minutes} 分钟"))  # fmt: skip
     for permit_id in facts.permits_not_kept:
-        points.append(
-            _point(Row.permit_not_kept, f"leave permit #{permit_id}: still away after it ended")
-        )
+        points.append(_point(Row.permit_not_kept,
+                             f"leave permit #{permit_id}: still away after it ended",
+                             f"外出许可 #{permit_id}：到期后仍未返回"))  # fmt: skip
     if facts.forfeited_fen > 0:
-        yuan = f"¥{facts.forfeited_fen // 100:,}.{facts.forfeited_fen % 100:02d}"
-        points.append(_point(Row.deposit_forfeited, f"bail deposit forfeited: {yuan}"))
+        amount = yuan(facts.forfeited_fen)
+        points.append(_point(Row.deposit_forfeited, f"bail deposit forfeited: ¥{amount}",
+                             f"保证金被没收：{amount} 元"))  # fmt: skip
     points = _capped(points)
     total = max(0, 100 + sum(p.points for p in points))
     if any(p.veto for p in points) or total < YELLOW_MIN:

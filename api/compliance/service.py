@@ -172,7 +172,9 @@ async def build(
         code=result.code,
         score=result.score,
         points=[
-            PointOut(points=p.points, reason=p.reason, veto=p.veto, row=p.row)
+            PointOut(
+                points=p.points, reason=p.reason, reason_zh=p.reason_zh, veto=p.veto, row=p.row
+            )
             for p in result.points
         ],
         coverage=cov.model_copy(update={"longest_gaps": cov.longest_gaps[:LISTED_GAPS]}),

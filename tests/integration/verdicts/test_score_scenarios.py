@@ -80,6 +80,7 @@ def test_a_departure_is_not_green_while_open_and_a_veto_once_confirmed(stage: St
     assert body["code"] == "red"
     assert body["points"][1]["veto"]
     assert f"alert #{alert['id']} left_permitted_area" in body["points"][1]["reason"]
+    assert body["points"][1]["reason_zh"] == f"告警 #{alert['id']}（离开允许区域）：违规属实"
     assert body["violations_by_kind"] == [
         {"kind": "left_permitted_area", "count": 1, "dispositions": {"violation_confirmed": 1}}
     ]
@@ -262,6 +263,7 @@ def test_a_forfeited_deposit_costs_10_shown_in_yuan(stage: Stage) -> None:
     scored(body, Row.deposit_forfeited)
     assert (body["code"], body["score"]) == ("green", 90)
     assert body["points"][0]["reason"] == "bail deposit forfeited: ¥5,000.00"
+    assert body["points"][0]["reason_zh"] == "保证金被没收：5,000.00 元"
 
 
 def test_every_line_of_the_table_has_a_scenario() -> None:

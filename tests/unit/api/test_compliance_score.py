@@ -118,6 +118,7 @@ def test_each_confirmed_breach_vetoes_and_each_explained_one_costs_nothing(
 def test_the_money_is_shown_in_yuan() -> None:
     (point,) = score(replace(CLEAN, forfeited_fen=1_000_050)).points
     assert point.reason == "bail deposit forfeited: ¥10,000.50"
+    assert point.reason_zh == "保证金被没收：10,000.50 元"
 
 
 alert_facts = st.builds(
@@ -214,3 +215,4 @@ def test_the_score_is_the_sum_of_its_lines_within_their_caps(f: Facts) -> None:
     )
     assert result.code is expected
     assert re.fullmatch(r"[ -~¥]*", "".join(p.reason for p in result.points))
+    assert all(p.reason_zh for p in result.points)
