@@ -211,9 +211,9 @@ class Point:
 
     points: int
     reason: str
-    veto: bool = False
-    row: Row = Row.explained
-    reason_zh: str = ""
+    veto: bool
+    row: Row
+    reason_zh: str
 
 
 @dataclass(frozen=True)

@@ -137,13 +137,14 @@ async def build(
     silence = DevicePolicy(
         tuple(rules.get(case_id, ())), no_signal_after_s=float(case["no_signal_limit_s"])
     )
-    end = min(rng.end, now, case["released_at"] or rng.end)
+    #: Monitoring ends at the range's end, at release, and now: the future is never expected.
+    monitored_end = min(rng.end, now, case["released_at"] or rng.end)
     cov = _coverage(
         track=track,
         silence=silence,
         assigned=[(_ms(a["start"]), _ms(a["end"])) for a in assigned],
         start=rng.start,
-        end=max(end, rng.start),
+        end=max(monitored_end, rng.start),
         interval_s=api.expected_fix_interval_s,
         timezone=case["timezone"],
     )
