@@ -159,3 +159,16 @@ def test_a_permit_cut_short_counts_until_its_cancellation(stage: Stage) -> None:
     assert (line["status"], line["adherence"]) == ("cancelled", "not_kept")
     assert line["ended_at"] == cut.isoformat().replace("+00:00", "Z")
     assert Row.permit_not_kept.value in rows(body)
+
+
+def test_monitoring_ends_at_release(stage: Stage) -> None:
+    """Released an hour in: the second hour is neither expected nor a silence."""
+    case = enrol(stage, since=BASE, rules=[inside(stage)])
+    released = BASE + timedelta(hours=1)
+    execute(stage.settings, "UPDATE cases SET status = 'released', released_at = %s WHERE id = %s",
+            released, case.case_id)  # fmt: skip
+    run(case, every_minute(BASE, 60, LIVE))
+    body = case.compliance(BASE, END)
+    assert (body["code"], body["score"], body["points"]) == ("green", 100, [])
+    cov = body["coverage"]
+    assert (cov["expected_fixes"], cov["received_fixes"], cov["gap_count"]) == (60, 60, 0)
