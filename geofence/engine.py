@@ -98,7 +98,7 @@ class GeofenceEngine:
         self._rules, self._zones = new_rules, new_zones
         self._book = RuleBook(new_rules, new_zones, self._cache)
         self._reset_slots()
-        self.load_states(self._parked.values())
+        self.load_states(list(self._parked.values()))  # load_states pops from _parked
 
     def set_permits(self, permits: Sequence[LeavePermit]) -> None:
         """Install the approved leave permits (replacing the previous set)."""

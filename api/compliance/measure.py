@@ -1,7 +1,8 @@
-"""Pure measurements of a track for the compliance report: coverage, gaps, time outside.
+"""Pure measurements of a track for the compliance report: time outside, time uncertain.
 
 Each fix stands for the time until the next one, capped at twice the expected interval (a fix
-cannot vouch for a silence); the last fix stands for one interval. Times are seconds.
+cannot vouch for a silence); the last fix stands for one interval. Times are seconds. Coverage
+and silences are in ``api.compliance.coverage``.
 """
 
 from __future__ import annotations
@@ -16,21 +17,7 @@ from geofence.relation import INSIDE, OUTSIDE, UNCERTAIN
 
 
 @dataclass(frozen=True)
-class Gap:
-    start_ms: int
-    end_ms: int
-
-    @property
-    def seconds(self) -> float:
-        return (self.end_ms - self.start_ms) / 1000.0
-
-
-@dataclass(frozen=True)
 class Measures:
-    expected: int
-    received: int
-    coverage: float | None
-    longest_gaps: list[Gap]
     outside_s: float
     uncertain_s: float
     outside_mask: BoolArray
@@ -44,28 +31,16 @@ def weights_s(track: Track, interval_s: float, end_ms: int) -> FloatArray:
     return np.minimum((nxt - track.t_ms) / 1000.0, 2 * interval_s)
 
 
-def gaps(track: Track, start_ms: int, end_ms: int, top: int = 5) -> list[Gap]:
-    """The ``top`` longest silences in [start, end], range edges included, longest first."""
-    edges = np.concatenate(([start_ms], track.t_ms, [end_ms]))
-    d = np.diff(edges)
-    order = np.argsort(d)[::-1][:top]
-    return [Gap(int(edges[i]), int(edges[i + 1])) for i in order if d[i] > 0]
-
-
 def measure(
     track: Track,
     zones: Iterable[RuleZone],
     *,
-    start_ms: int,
     end_ms: int,
-    monitored_s: float,
     interval_s: float,
     permit_windows_ms: Iterable[tuple[int, int]],
 ) -> Measures:
-    """Coverage against ``monitored_s`` seconds of assignment; time outside and uncertain."""
-    expected = int(monitored_s // interval_s)
+    """Time certainly on the wrong side of a zone (outside permits) and time uncertain."""
     received = len(track)
-    coverage = min(1.0, received / expected) if expected else None
     excused = np.zeros(received, dtype=bool)
     for a, b in permit_windows_ms:
         excused |= (track.t_ms >= a) & (track.t_ms < b)
@@ -80,10 +55,6 @@ def measure(
     w = weights_s(track, interval_s, end_ms)
     outside = wrong & ~excused
     return Measures(
-        expected=expected,
-        received=received,
-        coverage=coverage,
-        longest_gaps=gaps(track, start_ms, end_ms),
         outside_s=float(w[outside].sum()),
         uncertain_s=float(w[unsure & ~wrong & ~excused].sum()),
         outside_mask=outside,

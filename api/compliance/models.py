@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -13,13 +13,35 @@ class GapOut(BaseModel):
     start: datetime
     end: datetime
     minutes: float
+    limit_minutes: float = Field(description="the no-signal limit in force it outlasted")
+
+
+class DayCoverage(BaseModel):
+    day: date  # in the case's time zone
+    expected_slots: int
+    covered_slots: int
+    share: float | None
 
 
 class Coverage(BaseModel):
-    expected_fixes: int = Field(description="monitored time / expected interval")
-    received_fixes: int
-    share: float | None = Field(description="received / expected, 0..1 (null: not monitored)")
-    longest_gaps: list[GapOut]
+    interval_s: float = Field(description="the reporting interval: the length of one slot")
+    expected_fixes: int = Field(
+        description="expected slots: reporting intervals starting in the monitored time "
+        "(assigned, before release and now, not excused by a permit or a rule switched off)"
+    )
+    received_fixes: int = Field(
+        description="covered slots: expected slots holding at least one fix (<= expected)"
+    )
+    fixes_stored: int = Field(description="fixes stored in the range (several may share a slot)")
+    share: float | None = Field(description="covered / expected, 0..1 (null: not monitored)")
+    longest_gaps: list[GapOut] = Field(
+        description="silences longer than the no-signal limit in force, longest first (at most 20)"
+    )
+    gap_count: int = Field(description="how many silences outlasted the limit in force")
+    gap_minutes_total: float = Field(
+        description="minutes of those silences, less what a permit or a rule excused"
+    )
+    days: list[DayCoverage] = Field(description="per local day of the range, for the bar chart")
 
 
 class KindSummary(BaseModel):
@@ -67,7 +89,9 @@ class DepositLine(BaseModel):
 class PointOut(BaseModel):
     points: int
     reason: str
+    reason_zh: str = Field(description="the reason in Chinese (人读文本中文优先)")
     veto: bool
+    row: str = Field(description="the line of the scoring table (api.compliance.score.TABLE)")
 
 
 class ComplianceReport(BaseModel):

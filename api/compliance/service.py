@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import numpy as np
 
 from alerts.ruleset import no_signal_rules
 from api.auth.models import Principal
-from api.compliance import measure
+from api.compliance import coverage, measure
 from api.compliance.models import (
     AlertLine,
     ComplianceReport,
     Coverage,
+    DayCoverage,
     DepositLine,
     GapOut,
     KindSummary,
@@ -27,10 +29,14 @@ from api.tracks import service as tracks
 from api.tracks.analysis import BoolArray, RuleZone, Track
 from config.settings import ApiSettings
 from geofence.device import DevicePolicy
-from store import alerts, assignments, deposits, permits, watchdog
+from store import alerts, deposits, permits, watchdog
+from store import compliance as sql
 
 #: After a permit ends, fixes within this window that are still outside make it "not kept".
 RETURN_WINDOW = timedelta(hours=2)
+
+#: Silences listed in the report (longest first); all of them count in the score.
+LISTED_GAPS = 20
 
 
 @dataclass(frozen=True)
@@ -73,8 +79,10 @@ async def build(
     )
     track = await tracks.load_track(conn=conn, case_id=case_id, rng=rng)
     zones = await tracks.load_zones(conn=conn, case_id=case_id)
-    monitored = await conn.fetchval(
-        assignments.SELECT_MONITORED_SECONDS, case_id, rng.start, rng.end
+    now = datetime.now(UTC)
+    assigned = await conn.fetch(sql.SELECT_MONITORED_WINDOWS, case_id, rng.start, rng.end)
+    track = defendant_only(
+        track, [(a["device_id"], _ms(a["start"]), _ms(a["end"])) for a in assigned]
     )
     alert_rows = await conn.fetch(alerts.SELECT_FOR_CASE_RANGE, case_id, rng.start, rng.end)
     permit_rows = await conn.fetch(permits.LIST_FOR_CASE, case_id, rng.start, rng.end)
@@ -89,9 +97,7 @@ async def build(
     m = measure.measure(
         track,
         zones,
-        start_ms=_ms(rng.start),
-        end_ms=_ms(rng.end),
-        monitored_s=monitored,
+        end_ms=_ms(min(rng.end, now)),
         interval_s=api.expected_fix_interval_s,
         permit_windows_ms=[
             (_ms(p["window_start"]), _ms(in_effect[p["id"]]))
@@ -131,15 +137,23 @@ async def build(
     silence = DevicePolicy(
         tuple(rules.get(case_id, ())), no_signal_after_s=float(case["no_signal_limit_s"])
     )
-    long_gaps = [
-        (g.seconds, limit)
-        for g in m.longest_gaps
-        if (limit := silence.silence_outlasted(_at(g.start_ms), _at(g.end_ms))) is not None
-    ]
+    #: Monitoring ends at the range's end, at release, and now: the future is never expected.
+    monitored_end = min(rng.end, now, case["released_at"] or rng.end)
+    cov = _coverage(
+        track=track,
+        silence=silence,
+        assigned=[(_ms(a["start"]), _ms(a["end"])) for a in assigned],
+        start=rng.start,
+        end=max(monitored_end, rng.start),
+        interval_s=api.expected_fix_interval_s,
+        timezone=case["timezone"],
+    )
+    long_gaps = [(g.minutes * 60, g.limit_minutes * 60) for g in cov.longest_gaps]
     result = score(
         Facts(
-            coverage=m.coverage,
+            coverage=cov.share,
             long_gaps=long_gaps,
+            silence_s=cov.gap_minutes_total * 60,
             outside_s=m.outside_s,
             uncertain_s=m.uncertain_s,
             alerts=[
@@ -158,16 +172,13 @@ async def build(
         range_to=rng.end,
         code=result.code,
         score=result.score,
-        points=[PointOut(points=p.points, reason=p.reason, veto=p.veto) for p in result.points],
-        coverage=Coverage(
-            expected_fixes=m.expected,
-            received_fixes=m.received,
-            share=m.coverage,
-            longest_gaps=[
-                GapOut(start=_at(g.start_ms), end=_at(g.end_ms), minutes=round(g.seconds / 60, 1))
-                for g in m.longest_gaps
-            ],
-        ),
+        points=[
+            PointOut(
+                points=p.points, reason=p.reason, reason_zh=p.reason_zh, veto=p.veto, row=p.row
+            )
+            for p in result.points
+        ],
+        coverage=cov.model_copy(update={"longest_gaps": cov.longest_gaps[:LISTED_GAPS]}),
         minutes_outside_permitted=round(m.outside_s / 60, 1),
         minutes_uncertain=round(m.uncertain_s / 60, 1),
         violations_by_kind=[
@@ -183,8 +194,85 @@ async def build(
     return ReportData(report, track, zones, violation)
 
 
+def defendant_only(track: Track, windows: list[tuple[str, int, int]]) -> Track:
+    """The fixes of ``track`` a defendant device took while assigned as such (device, start ms,
+    end ms): a protected person's device reports for the case too."""
+    devices = np.asarray(track.device_id, dtype=object)
+    keep = np.zeros(len(track), dtype=bool)
+    for device, a, b in windows:
+        keep |= (devices == device) & (track.t_ms >= a) & (track.t_ms < b)
+    if keep.all():
+        return track
+    idx = np.flatnonzero(keep)
+    return replace(
+        track,
+        device_id=[track.device_id[i] for i in idx],
+        t_ms=track.t_ms[keep],
+        seq=track.seq[keep],
+        lon=track.lon[keep],
+        lat=track.lat[keep],
+        acc=track.acc[keep],
+        src=[track.src[i] for i in idx],
+        evidence=track.evidence[keep],
+    )
+
+
 def _outside_any(track: Track, zones: list[RuleZone]) -> BoolArray:
     """Certainly-wrong-side fixes ignoring permits (for checking the return after a permit)."""
-    return measure.measure(
-        track, zones, start_ms=0, end_ms=0, monitored_s=0, interval_s=1, permit_windows_ms=[]
-    ).outside_mask
+    return measure.measure(track, zones, end_ms=0, interval_s=1, permit_windows_ms=[]).outside_mask
+
+
+def _coverage(
+    *,
+    track: Track,
+    silence: DevicePolicy,
+    assigned: list[coverage.Window],
+    start: datetime,
+    end: datetime,
+    interval_s: float,
+    timezone: str,
+) -> Coverage:
+    """Slots expected and covered over the monitored windows of [start, end) (``end`` already
+    cut at now and release), per day, and the silences that outlasted the limit in force."""
+    start_ms, end_ms = _ms(start), _ms(end)
+    monitored = coverage.clip(assigned, start_ms, end_ms)
+    excused = coverage.silence_excused(silence, start, end) if end > start else []
+    slots = coverage.slots(track.t_ms, coverage.subtract(monitored, excused), interval_s)
+    shortest = min(
+        [float(silence.no_signal_after_s or 0)]
+        + [r.threshold for r in silence.rules if r.threshold is not None]
+    )
+    gaps: list[tuple[coverage.Silence, float]] = [
+        (g, limit)
+        for g in coverage.silences(track.t_ms, monitored, shortest)
+        if (limit := silence.silence_outlasted(_at(g.start_ms), _at(g.end_ms))) is not None
+    ]
+    gaps.sort(key=lambda gl: gl[0].seconds, reverse=True)
+    unexcused_s = sum(
+        g.seconds - coverage.overlap_ms((g.start_ms, g.end_ms), excused) / 1000 for g, _ in gaps
+    )
+    expected = slots.expected
+    return Coverage(
+        interval_s=interval_s,
+        expected_fixes=expected,
+        received_fixes=slots.covered,
+        fixes_stored=len(track),
+        share=slots.covered / expected if expected else None,
+        longest_gaps=[
+            GapOut(
+                start=_at(g.start_ms),
+                end=_at(g.end_ms),
+                minutes=round(g.seconds / 60, 1),
+                limit_minutes=round(limit / 60, 1),
+            )
+            for g, limit in gaps
+        ],
+        gap_count=len(gaps),
+        gap_minutes_total=round(unexcused_s / 60, 1),
+        days=[
+            DayCoverage(
+                day=d.day, expected_slots=d.expected, covered_slots=d.covered, share=d.share
+            )
+            for d in coverage.per_day(slots, start_ms, end_ms, timezone)
+        ],
+    )
