@@ -213,7 +213,7 @@ def defendant_only(track: Track, windows: list[tuple[str, int, int]]) -> Track:
         lat=track.lat[keep],
         acc=track.acc[keep],
         src=[track.src[i] for i in idx],
-        evidence=track.evidence[keep],
+        verdict=track.verdict[keep],
     )
 
 
