@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -15,11 +15,19 @@ class GapOut(BaseModel):
     minutes: float
 
 
+class DayCoverage(BaseModel):
+    day: date
+    expected_slots: int
+    covered_slots: int
+    share: float | None
+
+
 class Coverage(BaseModel):
     expected_fixes: int = Field(description="monitored time / expected interval")
     received_fixes: int
     share: float | None = Field(description="received / expected, 0..1 (null: not monitored)")
     longest_gaps: list[GapOut]
+    days: list[DayCoverage] = Field(default_factory=list)
 
 
 class KindSummary(BaseModel):
