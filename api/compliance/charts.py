@@ -7,6 +7,7 @@ report's thresholds are coloured as the score reads them (95% and 80%).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ WIDTH, HEIGHT = 700, 120
 #: Room under the bars for day labels, and left of them for the axis.
 BOTTOM, LEFT = 16, 30
 GOOD, FAIR = 0.95, 0.80
+#: Most day labels under the bars (a year of days would be unreadable).
+MAX_LABELS = 12
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def coverage_chart(days: Sequence[DayCoverage]) -> Chart | None:
     plot_h = HEIGHT - BOTTOM
     step = (WIDTH - LEFT) / len(days)
     w = max(step * 0.8, 0.5)
-    label_every = max(1, round(len(days) / 12))
+    label_every = max(1, math.ceil(len(days) / MAX_LABELS))
     bars = []
     for i, d in enumerate(days):
         share = d.share

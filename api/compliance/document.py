@@ -38,8 +38,8 @@ UNCERTAIN_KINDS = frozenset({"location_uncertain"})
 MAX_INSETS = 12
 #: Track drawn in an inset before the first and after the last evidence fix (ms).
 INSET_CONTEXT_MS = 15 * 60 * 1000
-MAP_SIZE = (760, 520)
-INSET_SIZE = (360, 250)
+MAP_SIZE = (700, 480)
+INSET_SIZE = (340, 240)
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ def draw_maps(data: ReportData, alerts: Sequence[AlertEvidence], w: Words) -> Ma
             return title(base + i)
 
         drawing = mapdraw.draw(
-            ident=f"inset-{a.alert_id}", width=INSET_SIZE[0], height=INSET_SIZE[1], x=x[win],
+            ident=f"inset-map-{a.alert_id}", width=INSET_SIZE[0], height=INSET_SIZE[1], x=x[win],
             y=y[win], radius_m=radius[win], uncertain=uncertain[win], violation=ev[win],
             zones=own, title=inset_title, focus=ev[win],
         )  # fmt: skip

@@ -126,9 +126,11 @@ def test_confirmed_exclusion_violation_is_red_and_printed(
     assert page.zones >= 2
     assert page.track_lines == 1
     assert page.violation_markers == 10
-    assert "stay_outside" in page.tables["violations"]
-    assert "violation_confirmed" in page.tables["violations"]
-    assert page.code == "RED"
+    # Printed in Chinese by default: the kind as stored (not a known alert kind, shown as is),
+    # the disposition and the code in words.
+    assert "stay outside" in page.tables["violations"]
+    assert "确认违规" in page.tables["violations"]
+    assert page.code == "红"
     assert "http" not in r.text.replace("http://www.w3.org/2000/svg", "")
 
 

@@ -1,0 +1,191 @@
+"""The printable page rendered from a report model (no database): valid HTML, hostile text
+escaped everywhere, the map zoomed to the track and the zones with markers over the zones, the
+insets, amounts in yuan, both languages. The real path is in tests/integration/api/
+test_report_document.py; this checks the page itself against hand-checkable inputs."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import html5lib
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from api.compliance import document, report
+from api.compliance.document import AlertEvidence, Header
+from api.compliance.i18n import Lang
+from api.compliance.models import (
+    AlertLine,
+    ComplianceReport,
+    Coverage,
+    DayCoverage,
+    DepositLine,
+    KindSummary,
+    PointOut,
+)
+from api.compliance.score import Code
+from api.compliance.service import ReportData
+from api.tracks.analysis import RuleZone, Track
+from geofence.zones import parse_zone
+
+SVG = "{http://www.w3.org/2000/svg}"
+HOSTILE = "<script>alert(1)</script>&<b>"
+T0 = datetime(2026, 11, 5, tzinfo=UTC)
+N = 240
+#: Fixes 100..109 sit at the centre of the victim's 300 m exclusion circle.
+INSIDE_VICTIM = range(100, 110)
+#: Fixes 150..159 have a 600 m accuracy across the city boundary: uncertain.
+UNCERTAIN = range(150, 160)
+
+
+def _data() -> tuple[ReportData, list[AlertEvidence]]:
+    rng = np.random.default_rng(3)
+    lon = 118.50 + np.cumsum(rng.normal(0, 2e-4, N))
+    lat = 37.45 + np.cumsum(rng.normal(0, 2e-4, N))
+    lon[list(INSIDE_VICTIM)], lat[list(INSIDE_VICTIM)] = 118.52, 37.45
+    lon[list(UNCERTAIN)], lat[list(UNCERTAIN)] = 118.70, 37.45
+    acc = np.full(N, 10.0)
+    acc[list(UNCERTAIN)] = 600.0
+    t_ms = np.arange(N, dtype=np.int64) * 60_000 + int(T0.timestamp() * 1000)
+    track = Track(
+        ["W"] * N, t_ms, np.arange(N, dtype=np.int64), lon, lat, acc, ["gnss"] * N,
+        np.zeros(N, dtype=bool),
+    )  # fmt: skip
+    ring = [[118.3, 37.25], [118.7, 37.25], [118.7, 37.65], [118.3, 37.65], [118.3, 37.25]]
+    city = parse_zone(
+        1, {"type": "Polygon", "coordinates": [ring]}, datum="wgs84", radius_m=None,
+        width_m=None, name=HOSTILE,
+    )  # fmt: skip
+    victim = parse_zone(
+        2, {"type": "Point", "coordinates": [118.52, 37.45]}, datum="wgs84", radius_m=300,
+        width_m=None, name="被害人住所",
+    )  # fmt: skip
+    zones = [RuleZone(11, "stay_inside", city), RuleZone(12, "stay_outside", victim)]
+    mask = np.zeros(N, dtype=bool)
+    mask[list(INSIDE_VICTIM)] = True
+    mask[150] = True  # cited by the location-uncertain alert only: not a violation marker
+    alert = AlertLine(
+        id=5, kind="entered_exclusion_zone", severity="critical", status="resolved",
+        started_at=T0 + timedelta(minutes=100), disposition="violation_confirmed",
+        resolution_note=HOSTILE,
+    )  # fmt: skip
+    day = DayCoverage(day=date(2026, 11, 5), expected_slots=240, covered_slots=240, share=1.0)
+    deposit = DepositLine(
+        id=1, kind="bail", status="held", amount_fen=1_000_000, held_fen=1_000_000,
+        forfeited_fen=0, released_fen=0, returned_fen=0,
+    )  # fmt: skip
+    by_kind = KindSummary(
+        kind="entered_exclusion_zone", count=1, dispositions={"violation_confirmed": 1}
+    )
+    r = ComplianceReport(
+        case_id=1, case_number=HOSTILE, measure="bail", timezone="Asia/Shanghai",
+        range_from=T0, range_to=T0 + timedelta(hours=4), code=Code.red, score=75,
+        points=[PointOut(points=0, reason=f"alert #5 {HOSTILE}", veto=True)],
+        coverage=Coverage(
+            expected_fixes=N, received_fixes=N, share=1.0, longest_gaps=[], days=[day]
+        ),
+        minutes_outside_permitted=10.0, minutes_uncertain=10.0, violations_by_kind=[by_kind],
+        alerts=[alert], leave_permits=[], deposits=[deposit], generated_at=T0 + timedelta(hours=5),
+    )  # fmt: skip
+    cited = [("W", int(t_ms[i]), i) for i in INSIDE_VICTIM]
+    evidence = [
+        AlertEvidence(5, "entered_exclusion_zone", 12, cited),
+        AlertEvidence(6, "location_uncertain", 11, [("W", int(t_ms[150]), 150)]),
+    ]
+    return ReportData(r, track, zones, mask, 1), evidence
+
+
+HEADER = Header(HOSTILE, "东营区公安分局", "", "", HOSTILE, "police1", "东营区公安分局", HOSTILE)
+
+
+def _parse(lang: Lang) -> tuple[str, Any]:
+    data, evidence = _data()
+    page = report.render_html(data, HEADER, evidence, lang).body
+    parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
+    return page, parser.parse(page)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_page_is_valid_and_escapes_hostile_text(lang: Lang) -> None:
+    page, doc = _parse(lang)
+    assert doc.findall(".//script") == []
+    assert [b.get("id") for b in doc.findall(".//b")] == ["score"]
+    assert doc.find(".//td[@id='defendant']").text == HOSTILE
+    assert doc.find(".//td[@id='case-number']").text == HOSTILE
+    assert page.count("&lt;script&gt;") >= 6  # name, number, reason, note, purpose, zone label
+    assert doc.get("lang") == ("zh-CN" if lang == "zh" else "en")
+
+
+def test_amounts_in_yuan_and_chinese_by_default() -> None:
+    page, doc = _parse("zh")
+    cells = [td.text for td in doc.findall(".//table[@id='deposits']/tbody/tr/td")]
+    assert "10,000.00元" in cells
+    assert "1000000" not in page
+    assert doc.find(".//span[@id='code']").text == "红"
+    assert "取保候审" in page
+    assert "进入禁止区域" in page
+    assert "确认违规" in page
+    _, en = _parse("en")
+    assert "¥10,000.00" in [td.text for td in en.findall(".//table[@id='deposits']/tbody/tr/td")]
+
+
+def test_map_zooms_to_the_track_and_draws_markers_over_zones() -> None:
+    _, doc = _parse("zh")
+    svg = doc.find(f".//{SVG}svg[@id='map']")
+    layers = [(el.tag.removeprefix(SVG), el.get("class")) for el in svg.iter()]
+    order = [c for _, c in layers if c in ("zone-inside", "zone-outside", "track", "violation")]
+    assert order.index("violation") > order.index("zone-outside") > order.index("zone-inside")
+    assert order.index("track") > order.index("zone-outside")
+    markers = svg.findall(f".//{SVG}circle[@class='violation']")
+    assert len(markers) == len(INSIDE_VICTIM)  # fix 150 is only uncertain evidence
+    assert len(svg.findall(f".//{SVG}circle[@class='uncertain']")) == len(UNCERTAIN)
+    w, h = float(svg.get("width")), float(svg.get("height"))
+    for m in markers:
+        assert 0 <= float(m.get("cx")) <= w
+        assert 0 <= float(m.get("cy")) <= h
+    # The city (0.4 degrees, ~35 km) is context: the view is fitted to the ~10 km of track, so
+    # the city's outline is clipped, not shown whole.
+    city = svg.find(f".//{SVG}path[@class='zone-inside']")
+    xs = [
+        float(v.split(",")[0])
+        for v in city.get("d").replace("M", " ").replace("L", " ").replace("Z", " ").split()
+    ]
+    assert min(xs) < 0 or max(xs) > w
+    assert svg.find(f".//{SVG}g[@class='scale-bar']") is not None
+    assert svg.find(f".//{SVG}g[@class='north-arrow']") is not None
+    labels = [t.text for t in svg.findall(f".//{SVG}text[@class='zone-label']")]
+    assert any("被害人住所" in t for t in labels)
+    assert any(HOSTILE in t for t in labels)
+
+
+def test_one_inset_per_violation_with_its_evidence_and_zone() -> None:
+    _, doc = _parse("zh")
+    inset = doc.find(".//figure[@id='inset-5']")
+    assert inset is not None
+    assert doc.find(".//figure[@id='inset-6']") is None
+    svg = inset.find(f"{SVG}svg")
+    assert len(svg.findall(f".//{SVG}circle[@class='violation']")) == len(INSIDE_VICTIM)
+    zones = [p.get("class") for p in svg.findall(f".//{SVG}path") if p.get("class")]
+    assert zones == ["zone-outside"]
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda c: st.lists(c) | st.dictionaries(st.text(), c),
+        max_leaves=20,
+    )
+)
+def test_malformed_evidence_is_skipped_never_raises(evidence: object) -> None:
+    keys = document.evidence_keys(evidence)
+    assert all(isinstance(k[1], int) for k in keys)
+
+
+def test_evidence_keys_read_the_alerts_json() -> None:
+    keys = document.evidence_keys(
+        [{"device_id": "W", "fix_time": "2026-11-05T00:01:40+00:00", "seq": 3}, {"seq": "x"}]
+    )
+    assert keys == [("W", int(T0.timestamp() * 1000) + 100_000, 3)]
