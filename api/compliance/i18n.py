@@ -83,9 +83,10 @@ _WORDS: dict[Lang, dict[str, str]] = {
         "inset_caption": "告警 #{id} {kind}：{n} 个证据定位",
         "more_insets": "另有 {n} 项违规未单独成图，见告警列表。",
         "data_hash": "数据 SHA-256",
-        "hash_note": "报告所依据数据（报告 JSON 模型，键排序、UTF-8、无空白）的 SHA-256；"
-        "本文件自身的 SHA-256 记录于访问日志并在下载响应头 X-Document-SHA256 中给出。",
-        "page": "第 {page} 页",
+        "hash_note": "数据 SHA-256：本报告所依据数据（报告 JSON 模型，不含生成时间；键排序、UTF-8、"
+        "无空白）的 SHA-256，可对同一期间重新查询 /cases/{id}/compliance 并比对响应头 "
+        "X-Report-Data-SHA256 核验；本文件自身的 SHA-256 记录于访问日志并在响应头 "
+        "X-Document-SHA256 中给出。",
     },
     "en": {
         "html_lang": "en",
@@ -155,10 +156,11 @@ _WORDS: dict[Lang, dict[str, str]] = {
         "inset_caption": "alert #{id} {kind}: {n} evidence fixes",
         "more_insets": "{n} more violations are not drawn separately; see the alert list.",
         "data_hash": "Data SHA-256",
-        "hash_note": "SHA-256 of the data this report was built from (the report's JSON model, "
-        "sorted keys, UTF-8, no whitespace); this document's own SHA-256 is kept in the access "
-        "log and returned in the X-Document-SHA256 response header.",
-        "page": "page {page}",
+        "hash_note": "Data SHA-256: of the data this report was built from (the report's JSON "
+        "model without its generation time; sorted keys, UTF-8, no whitespace). Check it by "
+        "reading /cases/{id}/compliance for the same period again and comparing its "
+        "X-Report-Data-SHA256 header; this document's own SHA-256 is kept in the access log and "
+        "returned in the X-Document-SHA256 header.",
     },
 }
 

@@ -57,7 +57,7 @@ def render_html(
     def local(value: datetime | None) -> str:
         return "" if value is None else value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
-    digest = integrity.data_sha256(r)
+    digest = integrity.report_sha256(r)
     share = "—" if r.coverage.share is None else f"{r.coverage.share:.1%}"
     template = environment().get_template("report.html.j2")
     body = template.render(

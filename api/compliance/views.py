@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from api.auth.models import POSITION_READERS, Principal
-from api.compliance import printing, service
+from api.compliance import integrity, printing, service
 from api.compliance.i18n import Lang
 from api.compliance.models import ComplianceReport
 from api.deps import PoolDep, SettingsDep, require
@@ -39,11 +39,14 @@ _HASH_HEADERS = {
     "/cases/{case_id}/compliance",
     summary="Compliance over [from, to) for a custody decision, with a green/yellow/red code",
     description="The score and its veto items are documented in api/compliance/score.py; each "
-    "deducted point is listed with its reason.",
+    "deducted point is listed with its reason. The X-Report-Data-SHA256 header is the hash "
+    "printed in the footer of the HTML/PDF report of the same range (see "
+    "api/compliance/integrity.py).",
+    responses={200: {"headers": {DATA_HASH_HEADER: _HASH_HEADERS[DATA_HASH_HEADER]}}},
 )
 async def compliance(
     case_id: CaseId, pool: PoolDep, settings: SettingsDep, principal: Reader,
-    range_from: FromQuery, range_to: ToQuery, purpose: PurposeQuery,
+    range_from: FromQuery, range_to: ToQuery, purpose: PurposeQuery, response: Response,
 ) -> ComplianceReport:  # fmt: skip
     rng = time_range(range_from, range_to)
     async with pool.acquire() as conn, conn.transaction():
@@ -51,6 +54,7 @@ async def compliance(
             conn=conn, principal=principal, api=settings.api, case_id=case_id, rng=rng,
             purpose=purpose, fmt="json",
         )  # fmt: skip
+    response.headers[DATA_HASH_HEADER] = integrity.report_sha256(data.report)
     return data.report
 
 

@@ -160,8 +160,9 @@ def test_pdf_is_evidence(resolved: tuple[Settings, Case, int, int], tmp_path: Pa
     settings, case, alert_id, t0 = resolved
     with TestClient(create_app(settings)) as api:
         pros = _login(api, "r.pros")
-        r = api.get(f"/cases/{case.case_id}/compliance.pdf", params=_query(t0), headers=pros)
-        judged = api.get(f"/cases/{case.case_id}/compliance", params=_query(t0), headers=pros)
+        q = _query(t0)
+        r = api.get(f"/cases/{case.case_id}/compliance.pdf", params=q, headers=pros)
+        judged = api.get(f"/cases/{case.case_id}/compliance", params=q, headers=pros)
         bad = api.get(
             f"/cases/{case.case_id}/compliance.pdf", params=_query(t0, lang="fr"), headers=pros
         )
@@ -203,6 +204,8 @@ def test_pdf_is_evidence(resolved: tuple[Settings, Case, int, int], tmp_path: Pa
     assert "东营区公安分局" in text
     assert "东营区人民检察院" in text
     assert PURPOSE in text
+    # The data hash in the footer is the one a fresh JSON read of the same range gives.
+    assert judged.headers["x-report-data-sha256"] == r.headers["x-report-data-sha256"]
     assert r.headers["x-report-data-sha256"] in flat
     subprocess.run(
         ["pdftoppm", "-f", "1", "-l", "1", "-r", "50", "-png", str(pdf), str(tmp_path / "p")],

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.compliance import document, report
+from api.compliance import document, integrity, report
 from api.compliance.document import AlertEvidence, Header
 from api.compliance.i18n import Lang
 from api.compliance.models import (
@@ -189,3 +189,17 @@ def test_evidence_keys_read_the_alerts_json() -> None:
         [{"device_id": "W", "fix_time": "2026-11-05T00:01:40+00:00", "seq": 3}, {"seq": "x"}]
     )
     assert keys == [("W", int(T0.timestamp() * 1000) + 100_000, 3)]
+
+
+def test_footer_hash_is_of_the_data_not_of_when_it_was_made() -> None:
+    data, evidence = _data()
+    r = data.report
+    digest = integrity.report_sha256(r)
+    later = r.model_copy(update={"generated_at": r.generated_at + timedelta(days=3)})
+    assert integrity.report_sha256(later) == digest
+    assert integrity.report_sha256(r.model_copy(update={"score": 74})) != digest
+    assert integrity.report_sha256(r) == integrity.data_sha256(r, exclude={"generated_at"})
+    page = report.render_html(data, HEADER, evidence, "zh")
+    assert page.data_sha256 == digest
+    doc = html5lib.parse(page.body, namespaceHTMLElements=False)
+    assert doc.find(".//span[@id='data-sha256']").text == digest
