@@ -11,10 +11,11 @@ from typing import Any
 import html5lib
 import numpy as np
 import pytest
+import shapely
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.compliance import document, integrity, report
+from api.compliance import document, integrity, mapdraw, report
 from api.compliance.document import AlertEvidence, Header
 from api.compliance.i18n import Lang
 from api.compliance.models import (
@@ -203,3 +204,53 @@ def test_footer_hash_is_of_the_data_not_of_when_it_was_made() -> None:
     assert page.data_sha256 == digest
     doc = html5lib.parse(page.body, namespaceHTMLElements=False)
     assert doc.find(".//span[@id='data-sha256']").text == digest
+
+
+XY = st.floats(min_value=-20_000, max_value=20_000, allow_nan=False)
+
+
+@given(
+    st.lists(st.tuples(XY, XY, st.floats(0, 2000), st.booleans(), st.booleans()), max_size=30),
+    st.lists(st.tuples(XY, XY, st.floats(1, 5000), st.booleans()), max_size=3),
+)
+def test_any_drawing_stays_in_its_frame(
+    fixes: list[tuple[float, float, float, bool, bool]],
+    circles: list[tuple[float, float, float, bool]],
+) -> None:
+    x = np.array([f[0] for f in fixes], dtype=np.float64)
+    y = np.array([f[1] for f in fixes], dtype=np.float64)
+    zones = [
+        mapdraw.ProjectedZone(shapely.Point(cx, cy).buffer(r), excl, "z", ctx)
+        for cx, cy, r, excl in circles
+        for ctx in (not excl,)
+    ]
+    m = mapdraw.draw(
+        ident="t", width=300, height=200, x=x, y=y,
+        radius_m=np.array([f[2] for f in fixes], dtype=np.float64),
+        uncertain=np.array([f[3] for f in fixes], dtype=bool),
+        violation=np.array([f[4] for f in fixes], dtype=bool),
+        zones=zones, title=str,
+    )  # fmt: skip
+    assert m.empty == (not fixes and not circles)
+    for mark in [*m.markers, *m.disks]:
+        assert -1e-6 <= mark.cx <= 300 + 1e-6
+        assert -1e-6 <= mark.cy <= 200 + 1e-6
+    assert len(m.markers) == sum(f[4] for f in fixes)
+    assert len(m.disks) == sum(f[3] and not f[4] for f in fixes)
+    if not m.empty:
+        assert 300 / 4 / 2.5 < m.scale_px <= 300 / 4 + 1e-6
+    for z in m.zones:
+        assert 0 <= z.lx <= 300
+
+
+def test_no_fix_and_no_zone_says_so() -> None:
+    data, _ = _data()
+    empty = Track(
+        [], *(np.zeros(0, dtype=np.int64),) * 2, *(np.zeros(0),) * 3, [], np.zeros(0, dtype=bool)
+    )
+    blank = ReportData(data.report, empty, [], np.zeros(0, dtype=bool), 1)
+    page = report.render_html(blank, HEADER, [], "zh").body
+    doc = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(page)
+    svg = doc.find(f".//{SVG}svg[@id='map']")
+    assert "期间内无定位数据" in "".join(svg.itertext())
+    assert svg.findall(f".//{SVG}circle") == []
