@@ -158,13 +158,21 @@ def _label_spot(geom: BaseGeometry, frame: Frame) -> tuple[float, float]:
 def _track_line(x: FloatArray, y: FloatArray, frame: Frame) -> str:
     if x.size == 0:
         return ""
-    if x.size == 1:
-        x, y = np.repeat(x, 2), np.repeat(y, 2)
-    line = shapely.simplify(shapely.linestrings(x, y), 1.0 / frame.k, preserve_topology=False)
+    px, py = frame.px(x, y)
+    # A year of fixes at one a minute is half a million points on a few hundred pixels: drop
+    # each fix that lands on the same pixel as the one before it (exact at this scale) before
+    # simplifying at one pixel.
+    cell = np.floor(px) * 1e6 + np.floor(py)
+    keep = np.ones(cell.size, dtype=bool)
+    keep[1:] = cell[1:] != cell[:-1]
+    keep[-1] = True
+    px, py = px[keep], py[keep]
+    if px.size == 1:
+        px, py = np.repeat(px, 2), np.repeat(py, 2)
+    line = shapely.simplify(shapely.linestrings(px, py), 1.0, preserve_topology=False)
     c = shapely.get_coordinates(line)
     c = c[thin(np.arange(len(c)), MAX_TRACK_VERTICES)]
-    px, py = frame.px(c[:, 0], c[:, 1])
-    return " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px, py, strict=True))
+    return " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(c[:, 0], c[:, 1], strict=True))
 
 
 def draw(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -80,4 +81,19 @@ def render_pdf(html: str) -> bytes:
     # Imported here: loading Pango and the fonts is work for the first PDF, not for import.
     import weasyprint
 
-    return bytes(weasyprint.HTML(string=html, base_url=str(TEMPLATES)).write_pdf())
+    page = weasyprint.HTML(string=html, base_url=str(TEMPLATES), url_fetcher=_no_fetcher())
+    return bytes(page.write_pdf())
+
+
+@cache
+def _no_fetcher() -> Any:
+    """A WeasyPrint URL fetcher that fetches nothing: the PDF is made from the page alone, no
+    file or network resource is read while rendering (the page is self-contained; this holds
+    even if a future template forgot it)."""
+    import weasyprint.urls
+
+    class NoFetcher(weasyprint.urls.URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: object = None) -> object:
+            raise ValueError(f"the report loads no resource ({url})")
+
+    return NoFetcher(allowed_protocols=())

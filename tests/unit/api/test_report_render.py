@@ -254,3 +254,11 @@ def test_no_fix_and_no_zone_says_so() -> None:
     svg = doc.find(f".//{SVG}svg[@id='map']")
     assert "期间内无定位数据" in "".join(svg.itertext())
     assert svg.findall(f".//{SVG}circle") == []
+
+
+def test_pdf_rendering_reads_no_file_or_url(caplog: pytest.LogCaptureFixture) -> None:
+    page = '<p>报告</p><img src="file:///etc/hostname"><img src="http://example.invalid/x.png">'
+    pdf = report.render_pdf(page)
+    assert pdf.startswith(b"%PDF-")
+    refused = [r.getMessage() for r in caplog.records if "loads no resource" in r.getMessage()]
+    assert len(refused) == 2
