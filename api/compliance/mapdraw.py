@@ -107,10 +107,19 @@ def thin(idx: np.ndarray, most: int) -> np.ndarray:
     return idx[np.linspace(0, idx.size - 1, most).round().astype(np.int64)]
 
 
-def _bounds(x: FloatArray, y: FloatArray, zones: Sequence[ProjectedZone]) -> Bounds | None:
-    """What matters: the fixes and the zones that are not mere context (all zones if no fix)."""
-    wanted = [z.geometry for z in zones if not (x.size and z.context)]
-    coords = [shapely.get_coordinates(g) for g in wanted]
+def _bounds(
+    x: FloatArray, y: FloatArray, zones: Sequence[ProjectedZone], *, edge: bool
+) -> Bounds | None:
+    """What matters: the fixes and the zones that are not mere context (all zones if no fix);
+    with ``edge``, also the point of each context zone's boundary nearest the fixes (an inset
+    of a departure shows how far outside the permitted area the evidence was)."""
+    coords = [shapely.get_coordinates(z.geometry) for z in zones if not (x.size and z.context)]
+    if edge and x.size:
+        centre = shapely.Point(float(np.mean(x)), float(np.mean(y)))
+        for z in zones:
+            if z.context and not z.geometry.is_empty:
+                near = shapely.shortest_line(shapely.boundary(z.geometry), centre)
+                coords.append(shapely.get_coordinates(near)[:1])
     xs = np.concatenate([x, *(c[:, 0] for c in coords)])
     ys = np.concatenate([y, *(c[:, 1] for c in coords)])
     return view_bounds(xs, ys)
@@ -193,7 +202,7 @@ def draw(
     the zones, a title per fix index. ``focus`` (default: all fixes) chooses the fixes the view
     is fitted to, for an inset; the view always includes the zones that are not context."""
     keep = np.ones(x.size, dtype=bool) if focus is None else focus
-    bounds = _bounds(x[keep], y[keep], zones)
+    bounds = _bounds(x[keep], y[keep], zones, edge=focus is not None)
     if bounds is None:
         return Drawing(width, height, ident)
     frame = Frame(bounds, width, height)

@@ -5,6 +5,7 @@ test_report_document.py; this checks the page itself against hand-checkable inpu
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -262,3 +263,23 @@ def test_pdf_rendering_reads_no_file_or_url(caplog: pytest.LogCaptureFixture) ->
     assert pdf.startswith(b"%PDF-")
     refused = [r.getMessage() for r in caplog.records if "loads no resource" in r.getMessage()]
     assert len(refused) == 2
+
+
+def test_departure_inset_reaches_the_permitted_area_edge() -> None:
+    """Evidence 2.7 km east of the city's edge: the inset shows the edge too, with the fixes."""
+    data, _ = _data()
+    t = data.track
+    lon = t.lon.copy()
+    lon[200:205] = 118.73
+    away = Track(t.device_id, t.t_ms, t.seq, lon, t.lat, t.acc, t.src, t.evidence)
+    moved = ReportData(data.report, away, data.zones, data.violation_mask, 1)
+    cited = [("W", int(t.t_ms[i]), i) for i in range(200, 205)]
+    page = report.render_html(
+        moved, HEADER, [AlertEvidence(9, "left_permitted_area", 11, cited)], "zh"
+    ).body
+    doc = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(page)
+    svg = doc.find(".//figure[@id='inset-9']").find(f"{SVG}svg")
+    assert len(svg.findall(f".//{SVG}circle[@class='violation']")) == 5
+    (edge,) = [p for p in svg.findall(f".//{SVG}path") if p.get("class") == "zone-inside"]
+    xs = [float(v.split(",")[0]) for v in re.findall(r"-?[\d.]+,-?[\d.]+", edge.get("d"))]
+    assert any(0 < x < float(svg.get("width")) for x in xs), "the city's edge is in view"
