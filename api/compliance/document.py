@@ -129,6 +129,30 @@ def mark(track: Track, keys: Sequence[tuple[str, int, int]]) -> BoolArray:
     return out
 
 
+def _markers(
+    data: ReportData, alerts: Sequence[AlertEvidence], marks: dict[int, BoolArray]
+) -> BoolArray:
+    """Fixes drawn as violations: certainly on the wrong side (the report's mask) or cited by a
+    violation alert, but not those only cited by a "location uncertain" alert."""
+    violation = data.violation_mask.copy()
+    for a in alerts:
+        if a.kind in UNCERTAIN_KINDS and a.alert_id in marks:
+            violation &= ~marks[a.alert_id]
+    for a in alerts:
+        if a.kind in VIOLATION_KINDS and a.alert_id in marks:
+            violation |= marks[a.alert_id]
+    return violation
+
+
+def _uncertain(data: ReportData) -> BoolArray:
+    """Fixes whose disk straddles the boundary of a stay-inside or stay-outside zone."""
+    out = np.zeros(len(data.track), dtype=bool)
+    for rz in data.zones:
+        if rz.kind in ("stay_inside", "stay_outside") and len(data.track):
+            out |= relate(data.track, rz.zone) == UNCERTAIN
+    return out
+
+
 def draw_maps(data: ReportData, alerts: Sequence[AlertEvidence], w: Words) -> Maps:
     """The main map and the insets of the report."""
     track = data.track
@@ -149,22 +173,8 @@ def draw_maps(data: ReportData, alerts: Sequence[AlertEvidence], w: Words) -> Ma
         proj,
         lambda rz: f"{rz.zone.name or rz.zone.zone_id} · {w.label('rule', rz.kind)}",
     )
-    uncertain = np.zeros(len(track), dtype=bool)
-    for rz in data.zones:
-        if rz.kind in ("stay_inside", "stay_outside") and len(track):
-            uncertain |= relate(track, rz.zone) == UNCERTAIN
-    marks = {a.alert_id: mark(track, a.keys) for a in alerts if a.keys}
-    shown = [
-        m for a in alerts if a.kind in VIOLATION_KINDS and (m := marks.get(a.alert_id)) is not None
-    ]
-    cited_uncertain = [
-        m for a in alerts if a.kind in UNCERTAIN_KINDS and (m := marks.get(a.alert_id)) is not None
-    ]
-    violation = data.violation_mask.copy()
-    for m in cited_uncertain:
-        violation &= ~m
-    for m in shown:
-        violation |= m
+    uncertain = _uncertain(data)
+    marks = {a.alert_id: m for a in alerts if a.keys and (m := mark(track, a.keys)).any()}
     tz = ZoneInfo(data.report.timezone)
 
     def title(i: int) -> str:
@@ -173,16 +183,10 @@ def draw_maps(data: ReportData, alerts: Sequence[AlertEvidence], w: Words) -> Ma
 
     main = mapdraw.draw(
         ident="map", width=MAP_SIZE[0], height=MAP_SIZE[1], x=x, y=y, radius_m=radius,
-        uncertain=uncertain, violation=violation, zones=zones, title=title,
+        uncertain=uncertain, violation=_markers(data, alerts, marks), zones=zones, title=title,
     )  # fmt: skip
     insets = []
-    candidates = [
-        a
-        for a in alerts
-        if a.kind in VIOLATION_KINDS
-        and marks.get(a.alert_id) is not None
-        and marks[a.alert_id].any()
-    ]
+    candidates = [a for a in alerts if a.kind in VIOLATION_KINDS and a.alert_id in marks]
     for a in candidates[:MAX_INSETS]:
         ev = marks[a.alert_id]
         idx = np.flatnonzero(ev)
