@@ -47,6 +47,8 @@ class ReportData:
     track: Track
     zones: list[RuleZone]
     violation_mask: BoolArray
+    #: The access-log entry of this read (a rendered document's hash is recorded on it).
+    access_id: int = 0
 
 
 def _ms(t: datetime) -> int:
@@ -68,7 +70,7 @@ async def build(
     fmt: str,
 ) -> ReportData:
     """Read (and log) everything the report shows, measure, score."""
-    case = await tracks.open_read(
+    case, access_id = await tracks.open_read_logged(
         conn=conn,
         principal=principal,
         case_id=case_id,
@@ -191,7 +193,7 @@ async def build(
         generated_at=datetime.now(UTC),
     )
     violation = m.outside_mask | track.evidence
-    return ReportData(report, track, zones, violation)
+    return ReportData(report, track, zones, violation, access_id)
 
 
 def defendant_only(track: Track, windows: list[tuple[str, int, int]]) -> Track:

@@ -42,13 +42,32 @@ async def open_read(
     detail: dict[str, Any],
 ) -> asyncpg.Record:
     """The case, after checking the caller may read its positions and logging why they do."""
+    case, _ = await open_read_logged(
+        conn=conn, principal=principal, case_id=case_id, rng=rng, purpose=purpose, action=action,
+        detail=detail,
+    )  # fmt: skip
+    return case
+
+
+async def open_read_logged(
+    *,
+    conn: asyncpg.Connection,
+    principal: Principal,
+    case_id: int,
+    rng: TimeRange,
+    purpose: str,
+    action: str,
+    detail: dict[str, Any],
+) -> tuple[asyncpg.Record, int]:
+    """``open_read`` that also gives the id of the access-log entry it wrote (a read that
+    produces a document records the document's hash there, in the same transaction)."""
     case = await get_visible(conn=conn, principal=principal, case_id=case_id, positions=True)
-    await conn.execute(
+    access_id = await conn.fetchval(
         audit.INSERT_ACCESS, principal.name, principal.user_id, case_id, action, rng.start,
         rng.end, purpose.strip(), detail,
     )  # fmt: skip
     TRACK_READS.inc()
-    return case
+    return case, int(access_id)
 
 
 async def load_track(*, conn: asyncpg.Connection, case_id: int, rng: TimeRange) -> Track:
