@@ -28,6 +28,10 @@ if ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
   fi
 fi
 
+# The printable report's PDF (WeasyPrint): Pango for layout, HarfBuzz's subsetter to embed only
+# the glyphs used, and a CJK font so Chinese prints as text, not empty boxes.
+need_packages libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
+
 STAMP=.venv/.requirements.sha256
 WANT="$(cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-64)"
 if [ -x .venv/bin/python ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$WANT" ]; then

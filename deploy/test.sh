@@ -16,10 +16,12 @@ TAG=test
 # shellcheck source=deploy/lib.sh
 . deploy/lib.sh
 
-# Node.js runs PGlite+TimescaleDB for the TimescaleDB-path tests.
+# Node.js runs PGlite+TimescaleDB and the SMPP test server; poppler-utils (pdftotext, pdftoppm)
+# opens the printable report's PDF in the tests.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   need_packages nodejs npm
 fi
+need_packages poppler-utils
 
 bash deploy/services.sh wipe >/dev/null 2>&1 || true
 trap 'bash deploy/services.sh wipe >/dev/null 2>&1 || true' EXIT

@@ -23,13 +23,6 @@ class DayCoverage(BaseModel):
     share: float | None
 
 
-class DayCoverage(BaseModel):
-    day: date
-    expected_slots: int
-    covered_slots: int
-    share: float | None
-
-
 class Coverage(BaseModel):
     interval_s: float = Field(description="the reporting interval: the length of one slot")
     expected_fixes: int = Field(

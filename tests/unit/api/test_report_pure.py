@@ -150,7 +150,10 @@ def test_no_days_no_chart() -> None:
 
 def test_data_hash_is_sha256_of_canonical_json() -> None:
     gap = GapOut(
-        start=datetime(2026, 1, 1, tzinfo=UTC), end=datetime(2026, 1, 2, tzinfo=UTC), minutes=1440.0
+        start=datetime(2026, 1, 1, tzinfo=UTC),
+        end=datetime(2026, 1, 2, tzinfo=UTC),
+        minutes=1440.0,
+        limit_minutes=30.0,
     )
     canonical = integrity.canonical_json(gap)
     assert json.loads(canonical) == gap.model_dump(mode="json")

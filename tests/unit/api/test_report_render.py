@@ -85,9 +85,11 @@ def _data() -> tuple[ReportData, list[AlertEvidence]]:
     r = ComplianceReport(
         case_id=1, case_number=HOSTILE, measure="bail", timezone="Asia/Shanghai",
         range_from=T0, range_to=T0 + timedelta(hours=4), code=Code.red, score=75,
-        points=[PointOut(points=0, reason=f"alert #5 {HOSTILE}", veto=True)],
+        points=[PointOut(points=0, reason=f"alert #5 {HOSTILE}", reason_zh=f"告警 #5 {HOSTILE}",
+                        veto=True, row="breach_confirmed")],
         coverage=Coverage(
-            expected_fixes=N, received_fixes=N, share=1.0, longest_gaps=[], days=[day]
+            interval_s=60.0, expected_fixes=N, received_fixes=N, fixes_stored=N, share=1.0,
+            longest_gaps=[], gap_count=0, gap_minutes_total=0.0, days=[day],
         ),
         minutes_outside_permitted=10.0, minutes_uncertain=10.0, violations_by_kind=[by_kind],
         alerts=[alert], leave_permits=[], deposits=[deposit], generated_at=T0 + timedelta(hours=5),
@@ -271,7 +273,7 @@ def test_departure_inset_reaches_the_permitted_area_edge() -> None:
     t = data.track
     lon = t.lon.copy()
     lon[200:205] = 118.73
-    away = Track(t.device_id, t.t_ms, t.seq, lon, t.lat, t.acc, t.src, t.evidence)
+    away = Track(t.device_id, t.t_ms, t.seq, lon, t.lat, t.acc, t.src, t.verdict)
     moved = ReportData(data.report, away, data.zones, data.violation_mask, 1)
     cited = [("W", int(t.t_ms[i]), i) for i in range(200, 205)]
     page = report.render_html(
