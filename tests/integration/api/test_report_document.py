@@ -195,8 +195,11 @@ def test_pdf_is_evidence(resolved: tuple[Settings, Case, int, int], tmp_path: Pa
     assert re.search(
         rf"合规等级\s+{zh.label('code', body['code'])}\s+得分\s+{body['score']}/100", text
     )
+    # A confirmed entry into the victim's exclusion zone vetoes: red, whatever the points.
+    assert body["code"] == "red"
+    assert any(p["veto"] for p in body["points"])
     for point in body["points"]:
-        assert point["reason"].replace(" ", "") in flat
+        assert point["reason_zh"].replace(" ", "") in flat
     assert text.count(zh.veto) == sum(p["veto"] for p in body["points"])
     assert f"#{alert_id}" in text
     assert "进入禁止区域" in text
