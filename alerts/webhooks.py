@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from alerts.looping import LoopService
+from alerts.looping import LoopService, transient
 from alerts.metrics import AlertMetrics
 from config.settings import AlertsSettings
 from store import webhooks as sql
@@ -86,6 +86,8 @@ class WebhookDeliverer(LoopService):
             timeout=httpx.Timeout(settings.webhook_timeout_s), transport=transport
         )
         self._wake = asyncio.Event()
+        self.name = "webhooks"
+        self.stale_after_s = settings.health_stale_s
 
     def wake(self) -> None:
         self._wake.set()
@@ -97,7 +99,10 @@ class WebhookDeliverer(LoopService):
         while True:
             try:
                 done = await self.round()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self.beat()
+            except Exception as exc:
+                if not transient(exc):
+                    raise
                 log.warning("webhook round failed", extra={"error": repr(exc)})
                 done = 0
             if done:
@@ -127,7 +132,7 @@ class WebhookDeliverer(LoopService):
         try:
             response = await self._client.post(row["url"], content=body, headers=headers)
             error = None if response.is_success else f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:  # a bad URL fails like a refusal
             error = f"{type(exc).__name__}: {exc}"
         async with self.pool.acquire() as conn:
             if error is None:

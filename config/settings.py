@@ -184,6 +184,9 @@ class AlertsSettings(BaseModel):
     mqtt_client_id: str = "bw-alerts-1"
     #: Port of the alerts process's Prometheus endpoint (0 disables it).
     metrics_port: int = Field(default=9109, ge=0)
+    #: Seconds without a successful cycle after which a loop of the alerts process is stale and
+    #: its ``/healthz`` (on ``metrics_port``) answers 503.
+    health_stale_s: float = Field(default=60.0, gt=0)
     #: Seconds between two watchdog rounds (no signal, escalation); the detection delay past a
     #: case's no-signal limit is at most about this.
     watchdog_interval_s: float = Field(default=1.0, gt=0)
