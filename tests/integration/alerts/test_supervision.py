@@ -184,6 +184,10 @@ def test_a_loop_meeting_a_permanent_fault_ends_the_process_non_zero(
         execute(settings, "ALTER TABLE outbox RENAME COLUMN delivered_at TO delivered")
         wait_until(lambda: proc.poll() is not None, timeout_s=15, what="the process to exit")
         assert proc.returncode == 1
-        log = process_log(proc)
-        assert "supervised loop ended" in log
-        assert "UndefinedColumnError" in log
+        records = [json.loads(line) for line in process_log(proc).splitlines()
+                   if line.startswith("{")]  # fmt: skip
+        ended = [r for r in records if r["msg"].startswith("supervised loop ended")]
+        assert ended, "the loop's end is logged"
+        assert ended[0]["level"] == "CRITICAL"
+        assert ended[0]["loop"] in {"outbox_drain", "webhooks"}
+        assert "UndefinedColumnError" in ended[0]["exc"]
