@@ -1,9 +1,9 @@
 """Login and refresh: check the password (argon2), throttle failures, issue and rotate tokens.
 
 Every login attempt is written to the audit trail (``access_log``, action ``auth.login``): the
-username as typed (cut to ``AUDITED_USERNAME_MAX`` characters), the account when it exists, the
-client address and the outcome (``succeeded``, ``failed`` with its reason, ``throttled``); never
-the password."""
+username as typed (cut to ``AUDITED_USERNAME_MAX`` characters; ``role:username`` once logged in),
+the account when it exists, the client address and the outcome (``succeeded``, ``failed`` with
+its reason, ``throttled``); never the password."""
 
 from __future__ import annotations
 
@@ -94,13 +94,14 @@ async def login(
     if stored is not None and _HASHER.check_needs_rehash(stored):
         await conn.execute(sql.UPDATE_PASSWORD_HASH, hash_password(password), row["id"])
     pair = await _pair(conn, api, row["id"])
-    await _audit_login(conn, username, row["id"], client, "succeeded")
+    principal = f"{row['role']}:{row['username']}"  # as ``Principal.name`` names the caller
+    await _audit_login(conn, principal, row["id"], client, "succeeded")
     return pair
 
 
 async def _audit_login(
     conn: asyncpg.Connection,
-    username: str,
+    principal: str,
     user_id: int | None,
     client: str,
     outcome: str,
@@ -108,7 +109,7 @@ async def _audit_login(
 ) -> None:
     """One ``auth.login`` entry in the audit trail (the password is never passed here)."""
     await conn.execute(
-        audit.INSERT_ACCESS, username[:AUDITED_USERNAME_MAX], user_id, None, "auth.login",
+        audit.INSERT_ACCESS, principal[:AUDITED_USERNAME_MAX], user_id, None, "auth.login",
         None, None, "authentication",
         {"outcome": outcome, "address": client, **detail},
     )  # fmt: skip

@@ -201,7 +201,7 @@ def test_every_login_attempt_is_audited_without_the_password(
     assert [(e[0], e[1], e[4]["outcome"], e[4]["address"]) for e in entries] == [
         ("super2", user_id, "failed", address),
         ("super2", None, "throttled", address),
-        ("super2", user_id, "succeeded", "192.0.2.124"),
+        ("supervisor:super2", user_id, "succeeded", "192.0.2.124"),
         ("nobody-here", None, "failed", "192.0.2.124"),
     ]
     assert [e[4].get("reason") for e in entries] == [
