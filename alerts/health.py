@@ -8,6 +8,7 @@ when the event loop is stuck, and then says so: a stuck loop stops beating and g
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from socketserver import ThreadingMixIn
@@ -30,7 +31,7 @@ def health_document(loops: Sequence[LoopHealth]) -> tuple[int, dict[str, Any]]:
         "loops": {
             h.name: {
                 "ok": h.ok, "alive": h.alive, "last_success_age_s": round(h.age_s, 3),
-                "stale_after_s": h.stale_after_s,
+                "stale_after_s": None if math.isinf(h.stale_after_s) else h.stale_after_s,
             }
             for h in loops
         },

@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
@@ -105,25 +107,53 @@ class LoopHealth:
         return self.alive and self.age_s <= self.stale_after_s
 
 
-class Supervisor:
-    """Watches the loop tasks of one process (the equivalent of a TaskGroup for services that
-    are async context managers): the first loop to end stops :meth:`run` with
-    :class:`LoopDiedError`."""
+@dataclass(frozen=True)
+class _Watched:
+    name: str
+    task: asyncio.Task[None]
+    #: ``time.monotonic()`` of the last successful cycle (None: judged by being alive only).
+    last_ok: Callable[[], float] | None
+    stale_after_s: float
 
-    def __init__(self) -> None:
-        self._services: list[LoopService] = []
+
+class Supervisor:
+    """Watches the long-running tasks of one process (the equivalent of a TaskGroup for tasks
+    owned by async context managers): the first to end stops :meth:`run` with
+    :class:`LoopDiedError` and calls ``on_death`` with its name (a process without a
+    :meth:`run`, such as the API under uvicorn, shuts itself down there)."""
+
+    def __init__(self, on_death: Callable[[str], None] | None = None) -> None:
+        self._watched: list[_Watched] = []
         self._died: asyncio.Future[str] | None = None
         self._stopping = False
+        self._on_death = on_death
 
     def watch(self, service: LoopService) -> None:
         """Supervise ``service`` (already entered: its task runs)."""
-        task = service.task
-        if task is None:
+        if service.task is None:
             raise ValueError(f"{service.name} is not running")
-        self._services.append(service)
+        self.watch_task(
+            service.name, service.task, last_ok=lambda: service._last_ok,
+            stale_after_s=service.stale_after_s,
+        )  # fmt: skip
+
+    def watch_task(
+        self,
+        name: str,
+        task: asyncio.Task[None],
+        *,
+        last_ok: Callable[[], float] | None = None,
+        stale_after_s: float = math.inf,
+    ) -> None:
+        """Supervise a plain task, fresh while ``last_ok`` is recent (or simply while alive)."""
+        self._watched.append(_Watched(name, task, last_ok, stale_after_s))
         if self._died is None:
             self._died = asyncio.get_running_loop().create_future()
-        task.add_done_callback(functools.partial(self._ended, service.name))
+        task.add_done_callback(functools.partial(self._ended, name))
+
+    def close(self) -> None:
+        """The owner is stopping its tasks: their ends are expected from now on."""
+        self._stopping = True
 
     def _ended(self, name: str, task: asyncio.Task[None]) -> None:
         if self._stopping:
@@ -136,6 +166,8 @@ class Supervisor:
         )
         if self._died is not None and not self._died.done():
             self._died.set_result(name)
+            if self._on_death is not None:
+                self._on_death(name)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop`` is set (returns) or a loop ends (raises :class:`LoopDiedError`)."""
@@ -145,7 +177,7 @@ class Supervisor:
             await asyncio.wait({died, stopping}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
-            self._stopping = True
+            self.close()
         if died.done():
             raise LoopDiedError(f"loop {died.result()!r} ended")
 
@@ -154,10 +186,10 @@ class Supervisor:
         now = time.monotonic()
         return [
             LoopHealth(
-                name=s.name,
-                age_s=now - s._last_ok,
-                stale_after_s=s.stale_after_s,
-                alive=s.task is not None and not s.task.done(),
+                name=w.name,
+                age_s=0.0 if w.last_ok is None else now - w.last_ok(),
+                stale_after_s=w.stale_after_s,
+                alive=not w.task.done(),
             )
-            for s in self._services
+            for w in self._watched
         ]
