@@ -5,7 +5,8 @@ Signature header (like Stripe's): ``X-Bailwatch-Signature: t=<unix seconds>,v1=<
 ``X-Bailwatch-Delivery`` is the outbox id: the same alert event always carries the same id, so a
 receiver can drop a repeat (a response lost after it was processed is retried).
 Deliveries are claimed with a lease (several alerts processes are safe) and never touch the
-ingest path: they read the outbox after it committed.
+ingest path: they read the outbox after it committed. A delivery that fails in any way (even one
+whose request cannot be built) is retried and failed alone; it never stops the others.
 """
 
 from __future__ import annotations
@@ -122,17 +123,20 @@ class WebhookDeliverer(LoopService):
         return len(due)
 
     async def _attempt(self, row: asyncpg.Record) -> None:
-        body = body_of(row["outbox_id"], row["topic"], row["payload"])
-        headers = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(row["secret"], body, int(time.time())),
-            DELIVERY_HEADER: str(row["outbox_id"]),
-        }
         error: str | None
         try:
+            body = body_of(row["outbox_id"], row["topic"], row["payload"])
+            headers = {
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: sign(row["secret"], body, int(time.time())),
+                DELIVERY_HEADER: str(row["outbox_id"]),
+            }
             response = await self._client.post(row["url"], content=body, headers=headers)
             error = None if response.is_success else f"HTTP {response.status_code}"
         except (httpx.HTTPError, httpx.InvalidURL) as exc:  # a bad URL fails like a refusal
+            error = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # one delivery that cannot be built fails alone, not the loop
+            log.exception("webhook delivery could not be built", extra={"delivery": row["id"]})
             error = f"{type(exc).__name__}: {exc}"
         async with self.pool.acquire() as conn:
             if error is None:

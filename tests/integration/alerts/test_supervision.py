@@ -15,6 +15,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from config.settings import Settings
+from tests.integration.alerts.receiver import receiver
 from tests.integration.alerts.world import AWAY, HOME, add_circle_rule, build_world, execute, rows
 from tests.integration.ingest.helpers import fix, free_port, ingester, loc, now_ms
 from tests.support.services import (
@@ -191,3 +192,43 @@ def test_a_loop_meeting_a_permanent_fault_ends_the_process_non_zero(
         assert ended[0]["level"] == "CRITICAL"
         assert ended[0]["loop"] in {"outbox_drain", "webhooks"}
         assert "UndefinedColumnError" in ended[0]["exc"]
+
+
+def test_a_webhook_that_cannot_be_called_fails_alone(alert_settings: Settings) -> None:
+    settings = _with_health(alert_settings)
+    world = build_world(settings)
+    secret = "s3cret-for-the-test-0123456789"
+    with receiver(fail_first=0) as (url, record), service_process("alerts", settings) as proc:
+        for hook in ("http://[::1/hook", url):  # the first is no valid URL (unclosed bracket)
+            execute(
+                settings,
+                "INSERT INTO webhooks (unit_id, url, secret) VALUES (%(u)s, %(url)s, %(s)s)",
+                {"u": world.police_unit, "url": hook, "s": secret},
+            )
+        row = execute(
+            settings,
+            "INSERT INTO outbox (unit_id, topic, payload) VALUES (%(u)s, 'alert.opened', %(p)s) "
+            "RETURNING id",
+            {"u": world.police_unit, "p": json.dumps({"event": {"kind": "opened"}})},
+        )
+
+        def deliveries() -> list[tuple[str, str, str | None]]:
+            return rows(
+                settings, "SELECT w.url, d.status, d.last_error FROM webhook_deliveries d "
+                "JOIN webhooks w ON w.id = d.webhook_id WHERE d.outbox_id = %(o)s ORDER BY w.id",
+                {"o": row},
+            )  # fmt: skip
+
+        def settled() -> bool:
+            found = deliveries()
+            return len(found) == 2 and found[0][2] is not None and found[1][1] == "delivered"
+
+        wait_until(settled, timeout_s=15, what="both webhooks attempted")
+        (bad, good) = deliveries()
+        assert bad[1] == "pending"
+        assert bad[2] is not None
+        assert bad[2].startswith("InvalidURL")
+        assert good[:2] == (url, "delivered")
+        assert row in [json.loads(body)["id"] for _, body in record.accepted()]
+        assert healthz(settings)[0] == 200
+        assert proc.poll() is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from typing import Any
 
 import asyncpg
@@ -153,3 +154,10 @@ async def test_the_supervisor_returns_on_stop_and_ignores_the_cancelled_loops() 
         stop.set()
         await asyncio.wait_for(supervisor.run(stop), timeout=5)
     assert [h.alive for h in supervisor.health()] == [False]
+
+
+def test_a_loop_judged_only_by_being_alive_reports_no_staleness_limit() -> None:
+    status, body = health_document([LoopHealth("stream_fan_out", 0.0, math.inf, True)])
+    assert status == 200
+    assert body["loops"]["stream_fan_out"]["stale_after_s"] is None
+    json.dumps(body, allow_nan=False)
