@@ -56,20 +56,31 @@ async def serve(settings: Settings, *, stop: asyncio.Event) -> None:
     metrics = AlertMetrics()
     supervisor = Supervisor()
     async with AsyncExitStack() as stack:
-        stack.enter_context(HealthServer(a.metrics_port, metrics.registry, supervisor.health))
-        pool = await stack.enter_async_context(
-            open_pool(settings.db, application_name=f"bw-alerts:{a.mqtt_client_id}")
-        )
-        publisher = await stack.enter_async_context(publisher_for(settings))
-        webhooks = await stack.enter_async_context(WebhookDeliverer(pool, a, metrics))
-        supervisor.watch(webhooks)
-        drain = OutboxDrain(pool, settings.db, publisher, a, metrics, on_enqueued=webhooks.wake)
-        supervisor.watch(await stack.enter_async_context(drain))
-        leadership = await stack.enter_async_context(Leadership(settings.db))
-        supervisor.watch(await stack.enter_async_context(Watchdog(pool, leadership, a, metrics)))
-        log.info("alerts service started", extra={"client_id": a.mqtt_client_id})
-        await supervisor.run(stop)
+        try:
+            await _start(stack, settings, metrics, supervisor)
+            log.info("alerts service started", extra={"client_id": a.mqtt_client_id})
+            await supervisor.run(stop)
+        finally:
+            supervisor.close()  # from here on, loops end because the stack stops them
         log.info("alerts service stopping")
+
+
+async def _start(
+    stack: AsyncExitStack, settings: Settings, metrics: AlertMetrics, supervisor: Supervisor
+) -> None:
+    """Enter the services in dependency order on ``stack``; their loops under ``supervisor``."""
+    a = settings.alerts
+    stack.enter_context(HealthServer(a.metrics_port, metrics.registry, supervisor.health))
+    pool = await stack.enter_async_context(
+        open_pool(settings.db, application_name=f"bw-alerts:{a.mqtt_client_id}")
+    )
+    publisher = await stack.enter_async_context(publisher_for(settings))
+    webhooks = await stack.enter_async_context(WebhookDeliverer(pool, a, metrics))
+    supervisor.watch(webhooks)
+    drain = OutboxDrain(pool, settings.db, publisher, a, metrics, on_enqueued=webhooks.wake)
+    supervisor.watch(await stack.enter_async_context(drain))
+    leadership = await stack.enter_async_context(Leadership(settings.db))
+    supervisor.watch(await stack.enter_async_context(Watchdog(pool, leadership, a, metrics)))
 
 
 async def add_webhook(settings: Settings, unit_code: str, url: str, secret: str | None) -> str:
