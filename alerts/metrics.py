@@ -11,7 +11,7 @@ _FAST_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 
 
 class AlertMetrics:
     """Alerts opened by kind, evaluation time and errors, time to acknowledge, escalations,
-    outbox backlog, deliveries and delivery failures by channel."""
+    outbox backlog and dead letters, deliveries and delivery failures by channel."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -52,6 +52,11 @@ class AlertMetrics:
             "bailwatch_alerts_delivery_failures_total",
             "Failed delivery attempts by channel (webhooks: every failed attempt)",
             ["channel"], registry=r,
+        )  # fmt: skip
+        self.dead_letters = Counter(
+            "bailwatch_outbox_dead_letters_total",
+            "Outbox rows set aside because they could not be delivered, by exception type",
+            ["reason"], registry=r,
         )  # fmt: skip
         self.no_signal_delay = Histogram(
             "bailwatch_alerts_no_signal_delay_seconds",

@@ -2,7 +2,10 @@
 outbox drain and webhook deliveries (every process; rows are claimed, so several are safe).
 
 Services are started in dependency order with ``AsyncExitStack`` and stopped in reverse:
-database pool, broker publisher, webhook deliverer, outbox drain, leadership, watchdog.
+database pool, broker publisher, webhook deliverer, outbox drain, leadership, watchdog. Their
+loops are supervised (:class:`alerts.looping.Supervisor`): one that ends makes the process exit
+with status 1 so that its supervisor restarts it; ``/healthz`` on the metrics port reports each
+loop's last successful cycle and answers 503 when one is stale.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ import asyncio
 import logging
 import secrets
 import signal
+import sys
 from contextlib import AsyncExitStack
 
 import asyncpg
 
 from alerts.drain import OutboxDrain
+from alerts.health import HealthServer
 from alerts.leader import Leadership
+from alerts.looping import LoopDiedError, Supervisor
 from alerts.metrics import AlertMetrics
 from alerts.mqtt import Publisher
 from alerts.watchdog import Watchdog
@@ -43,26 +49,38 @@ def publisher_for(settings: Settings) -> Publisher:
 
 
 async def serve(settings: Settings, *, stop: asyncio.Event) -> None:
-    """Run until ``stop`` is set."""
+    """Run until ``stop`` is set; raises :class:`LoopDiedError` when a loop ends."""
     await asyncio.to_thread(wait_for_database, settings.db.dsn(), timeout_s=60)
     await asyncio.to_thread(migrate, settings.db.dsn(), settings.pings, prefer=settings.db.storage)
     a = settings.alerts
     metrics = AlertMetrics()
-    metrics.serve(a.metrics_port)
+    supervisor = Supervisor()
     async with AsyncExitStack() as stack:
-        pool = await stack.enter_async_context(
-            open_pool(settings.db, application_name=f"bw-alerts:{a.mqtt_client_id}")
-        )
-        publisher = await stack.enter_async_context(publisher_for(settings))
-        webhooks = await stack.enter_async_context(WebhookDeliverer(pool, a, metrics))
-        await stack.enter_async_context(
-            OutboxDrain(pool, settings.db, publisher, a, metrics, on_enqueued=webhooks.wake)
-        )
-        leadership = await stack.enter_async_context(Leadership(settings.db))
-        await stack.enter_async_context(Watchdog(pool, leadership, a, metrics))
-        log.info("alerts service started", extra={"client_id": a.mqtt_client_id})
-        await stop.wait()
+        try:
+            await _start(stack, settings, metrics, supervisor)
+            log.info("alerts service started", extra={"client_id": a.mqtt_client_id})
+            await supervisor.run(stop)
+        finally:
+            supervisor.close()  # from here on, loops end because the stack stops them
         log.info("alerts service stopping")
+
+
+async def _start(
+    stack: AsyncExitStack, settings: Settings, metrics: AlertMetrics, supervisor: Supervisor
+) -> None:
+    """Enter the services in dependency order on ``stack``; their loops under ``supervisor``."""
+    a = settings.alerts
+    stack.enter_context(HealthServer(a.metrics_port, metrics.registry, supervisor.health))
+    pool = await stack.enter_async_context(
+        open_pool(settings.db, application_name=f"bw-alerts:{a.mqtt_client_id}")
+    )
+    publisher = await stack.enter_async_context(publisher_for(settings))
+    webhooks = await stack.enter_async_context(WebhookDeliverer(pool, a, metrics))
+    supervisor.watch(webhooks)
+    drain = OutboxDrain(pool, settings.db, publisher, a, metrics, on_enqueued=webhooks.wake)
+    supervisor.watch(await stack.enter_async_context(drain))
+    leadership = await stack.enter_async_context(Leadership(settings.db))
+    supervisor.watch(await stack.enter_async_context(Watchdog(pool, leadership, a, metrics)))
 
 
 async def add_webhook(settings: Settings, unit_code: str, url: str, secret: str | None) -> str:
@@ -105,4 +123,8 @@ def main(argv: list[str] | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
         await serve(settings, stop=stop)
 
-    asyncio.run(runner())
+    try:
+        asyncio.run(runner())
+    except LoopDiedError as exc:
+        log.critical("alerts service exits", extra={"reason": str(exc)})
+        sys.exit(1)

@@ -102,6 +102,8 @@ class Watchdog(LoopService):
         self.leadership = leadership
         self.settings = settings
         self.metrics = metrics
+        self.name = "watchdog"
+        self.stale_after_s = max(settings.health_stale_s, 3 * settings.watchdog_interval_s)
         severities = [s.value for s in Severity]
         thresholds = [
             sla_thresholds_s(settings.sla_s(s), settings.second_escalation_factor)
@@ -120,10 +122,13 @@ class Watchdog(LoopService):
             if leading:
                 try:
                     await self.round()
+                    self.beat()
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                     log.warning("watchdog round failed", extra={"error": repr(exc)})
                 except Exception:
                     log.exception("watchdog round failed")
+            else:
+                self.beat()
             spent = asyncio.get_running_loop().time() - started
             await asyncio.sleep(max(interval - spent, 0.05))
 

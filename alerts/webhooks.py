@@ -5,7 +5,8 @@ Signature header (like Stripe's): ``X-Bailwatch-Signature: t=<unix seconds>,v1=<
 ``X-Bailwatch-Delivery`` is the outbox id: the same alert event always carries the same id, so a
 receiver can drop a repeat (a response lost after it was processed is retried).
 Deliveries are claimed with a lease (several alerts processes are safe) and never touch the
-ingest path: they read the outbox after it committed.
+ingest path: they read the outbox after it committed. A delivery that fails in any way (even one
+whose request cannot be built) is retried and failed alone; it never stops the others.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from alerts.looping import LoopService
+from alerts.looping import LoopService, transient
 from alerts.metrics import AlertMetrics
 from config.settings import AlertsSettings
 from store import webhooks as sql
@@ -86,6 +87,8 @@ class WebhookDeliverer(LoopService):
             timeout=httpx.Timeout(settings.webhook_timeout_s), transport=transport
         )
         self._wake = asyncio.Event()
+        self.name = "webhooks"
+        self.stale_after_s = settings.health_stale_s
 
     def wake(self) -> None:
         self._wake.set()
@@ -97,7 +100,10 @@ class WebhookDeliverer(LoopService):
         while True:
             try:
                 done = await self.round()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self.beat()
+            except Exception as exc:
+                if not transient(exc):
+                    raise
                 log.warning("webhook round failed", extra={"error": repr(exc)})
                 done = 0
             if done:
@@ -117,17 +123,20 @@ class WebhookDeliverer(LoopService):
         return len(due)
 
     async def _attempt(self, row: asyncpg.Record) -> None:
-        body = body_of(row["outbox_id"], row["topic"], row["payload"])
-        headers = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(row["secret"], body, int(time.time())),
-            DELIVERY_HEADER: str(row["outbox_id"]),
-        }
         error: str | None
         try:
+            body = body_of(row["outbox_id"], row["topic"], row["payload"])
+            headers = {
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: sign(row["secret"], body, int(time.time())),
+                DELIVERY_HEADER: str(row["outbox_id"]),
+            }
             response = await self._client.post(row["url"], content=body, headers=headers)
             error = None if response.is_success else f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:  # a bad URL fails like a refusal
+            error = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # one delivery that cannot be built fails alone, not the loop
+            log.exception("webhook delivery could not be built", extra={"delivery": row["id"]})
             error = f"{type(exc).__name__}: {exc}"
         async with self.pool.acquire() as conn:
             if error is None:

@@ -71,9 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.login_throttle = LoginThrottle(
-        max_failures=settings.api.login_max_failures, window_s=settings.api.login_window_s
-    )
+    app.state.login_throttle = LoginThrottle.from_settings(settings.api)
     install_handlers(app)
     app.middleware("http")(metrics.observe)
     app.include_router(health.router)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from alerts.health import health_document
 from api.deps import PoolDep, SettingsDep
 
 router = APIRouter(tags=["operations"])
@@ -15,9 +16,16 @@ router = APIRouter(tags=["operations"])
 CHECK_TIMEOUT_S = 2.0
 
 
-@router.get("/healthz", summary="The process is alive")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get(
+    "/healthz",
+    summary="The process is alive and its background loops (the live-stream hub) run",
+    responses={503: {"description": "a background loop ended"}},
+)
+async def healthz(request: Request) -> JSONResponse:
+    hub = getattr(request.app.state, "alert_stream", None)
+    loops = hub.supervisor.health() if hub is not None else []
+    status, body = health_document(loops) if loops else (200, {"status": "ok", "loops": {}})
+    return JSONResponse(body, status_code=status)
 
 
 async def _database_ok(pool: PoolDep) -> bool:

@@ -142,8 +142,14 @@ class ApiSettings(BaseModel):
     access_token_ttl_s: int = Field(default=900, ge=30, le=86_400)
     #: Lifetime of a refresh token, seconds (each is usable once: refreshing rotates it).
     refresh_token_ttl_s: int = Field(default=8 * 3600, ge=60, le=30 * 86_400)
-    #: Failed logins per username and per client address within ``login_window_s`` before 429.
+    #: Failed logins within ``login_window_s`` before 429: per username from one client address
+    #: (an officer's typos lock only that account from that address), per username from any
+    #: address (a guesser spread over many addresses), and per client address over every
+    #: username (a sprayer; high, because a whole station may share one NAT address and one
+    #: officer's failures are capped by the per-username limit well below it).
     login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_account: int = Field(default=10, ge=1)
+    login_max_failures_address: int = Field(default=50, ge=1)
     login_window_s: float = Field(default=300.0, gt=0)
     #: Seconds between two fixes a watch is expected to send (compliance coverage).
     expected_fix_interval_s: float = Field(default=60.0, gt=0)
@@ -193,6 +199,9 @@ class AlertsSettings(BaseModel):
     mqtt_client_id: str = "bw-alerts-1"
     #: Port of the alerts process's Prometheus endpoint (0 disables it).
     metrics_port: int = Field(default=9109, ge=0)
+    #: Seconds without a successful cycle after which a loop of the alerts process is stale and
+    #: its ``/healthz`` (on ``metrics_port``) answers 503.
+    health_stale_s: float = Field(default=60.0, gt=0)
     #: Seconds between two watchdog rounds (no signal, escalation); the detection delay past a
     #: case's no-signal limit is at most about this.
     watchdog_interval_s: float = Field(default=1.0, gt=0)

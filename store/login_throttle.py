@@ -1,7 +1,8 @@
-"""SQL for ``login_failures`` (migration 0050): failed logins per throttling key, shared by every
-API process. Keys are locked with transaction advisory locks in the two-key form (class
-``THROTTLE_LOCK_CLASS``, ``hashtext(key)``), so concurrent attempts on one key are counted one
-after the other; the lock space of the single-key locks used elsewhere is separate."""
+"""SQL for ``login_failures`` (migration 0050): failed logins per throttling key (username,
+username and address, address), shared by every API process. Keys are locked with transaction
+advisory locks in the two-key form (class ``THROTTLE_LOCK_CLASS``, ``hashtext(key)``), so
+concurrent attempts on one key are counted one after the other; the lock space of the
+single-key locks used elsewhere is separate."""
 
 from __future__ import annotations
 
@@ -15,16 +16,17 @@ SELECT pg_advisory_xact_lock({THROTTLE_LOCK_CLASS}, k.h)
 FROM (SELECT DISTINCT hashtext(key) AS h FROM unnest($1::text[]) AS key ORDER BY h) k
 """
 
-#: Seconds until every key of $1 has fewer than $2 failures within the last $3 seconds (0 or less:
-#: allowed now): for a key at the limit, when its $2-th most recent failure leaves the window.
+#: Seconds until every key of $1 has fewer failures than its limit in $2 (int[], same order)
+#: within the last $3 seconds (0 or less: allowed now): for a key at its limit, when its
+#: limit-th most recent failure leaves the window.
 SELECT_WAIT_S = """
 SELECT coalesce(max(extract(epoch FROM nth.failed_at + make_interval(secs => $3) - now())), 0)
        ::float8
-FROM unnest($1::text[]) AS k(key)
+FROM unnest($1::text[], $2::int[]) AS k(key, lim)
 CROSS JOIN LATERAL (
     SELECT f.failed_at FROM login_failures f
     WHERE f.key = k.key AND f.failed_at > now() - make_interval(secs => $3)
-    ORDER BY f.failed_at DESC OFFSET $2 - 1 LIMIT 1
+    ORDER BY f.failed_at DESC OFFSET k.lim - 1 LIMIT 1
 ) nth
 """
 

@@ -1,13 +1,15 @@
-"""SQL of the outbox: claiming undelivered rows (several drains), the backlog, unit summaries,
-and reads for the live stream (by id, and replay after an id within the caller's scope)."""
+"""SQL of the outbox: claiming undelivered rows (several drains), dead-lettering a row that
+cannot be delivered (migration 0067), the backlog, unit summaries, and reads for the live stream
+(by id, and replay after an id within the caller's scope)."""
 
 from __future__ import annotations
 
-#: Up to $1 undelivered rows, oldest first, locked; rows another drain holds are skipped.
+#: Up to $1 undelivered rows, oldest first, locked; rows another drain holds are skipped, and so
+#: are dead-lettered ones.
 CLAIM = """
 SELECT o.id, o.unit_id, o.topic, o.payload, u.code AS unit_code
 FROM outbox o LEFT JOIN units u ON u.id = o.unit_id
-WHERE o.delivered_at IS NULL
+WHERE o.delivered_at IS NULL AND o.dead_lettered_at IS NULL
 ORDER BY o.id LIMIT $1
 FOR UPDATE OF o SKIP LOCKED
 """
@@ -15,7 +17,16 @@ FOR UPDATE OF o SKIP LOCKED
 #: $1 ids.
 MARK_DELIVERED = "UPDATE outbox SET delivered_at = now() WHERE id = ANY($1::bigint[])"
 
-COUNT_BACKLOG = "SELECT count(*) FROM outbox WHERE delivered_at IS NULL"
+#: Set rows $1 (bigint[]) aside with their reasons $2 (text[], same order).
+DEAD_LETTER = """
+UPDATE outbox o SET dead_lettered_at = now(), dead_letter_reason = d.reason
+FROM unnest($1::bigint[], $2::text[]) AS d(id, reason)
+WHERE o.id = d.id
+"""
+
+COUNT_BACKLOG = (
+    "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND dead_lettered_at IS NULL"
+)
 
 #: Open and acknowledged alerts of units $1 (retained summary per unit).
 UNIT_SUMMARY = """

@@ -1,4 +1,9 @@
-"""Login and refresh: check the password (argon2), throttle failures, issue and rotate tokens."""
+"""Login and refresh: check the password (argon2), throttle failures, issue and rotate tokens.
+
+Every login attempt is written to the audit trail (``access_log``, action ``auth.login``): the
+username as typed (cut to ``AUDITED_USERNAME_MAX`` characters; ``role:username`` once logged in),
+the account when it exists, the client address and the outcome (``succeeded``, ``failed`` with
+its reason, ``throttled``); never the password."""
 
 from __future__ import annotations
 
@@ -12,12 +17,16 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from api.auth import tokens
 from api.auth.models import TokenPair
-from api.auth.ratelimit import LoginThrottle, throttle_keys
+from api.auth.ratelimit import LoginThrottle
 from api.errors import TooManyRequestsError, UnauthorizedError
 from config.settings import ApiSettings
+from store import audit
 from store import users as sql
 
 _HASHER = PasswordHasher()
+
+#: Characters of a typed username kept in the audit trail.
+AUDITED_USERNAME_MAX = 64
 
 
 @cache
@@ -66,9 +75,10 @@ async def login(
     ``UnauthorizedError`` (one message for every cause) otherwise; the attempt counts as a
     failure of both unless it succeeds.
     """
-    keys = throttle_keys(username, client)
+    keys = throttle.keys(username, client)
     admission = await throttle.admit(conn, keys)
     if wait := admission.retry_after_s:
+        await _audit_login(conn, username, None, client, "throttled", retry_after_s=wait)
         raise TooManyRequestsError(
             f"too many failed logins; retry in {wait} s", headers={"Retry-After": str(wait)}
         )
@@ -76,11 +86,33 @@ async def login(
     stored = row["password_hash"] if row is not None else None
     ok = await asyncio.to_thread(_verify, stored, password)
     if row is None or not ok or not row["active"]:
+        reason = "unknown_user" if row is None else "wrong_password" if not ok else "inactive"
+        user_id = None if row is None else row["id"]
+        await _audit_login(conn, username, user_id, client, "failed", reason=reason)
         raise UnauthorizedError("wrong username or password")
     await throttle.succeeded(conn, keys, admission)
     if stored is not None and _HASHER.check_needs_rehash(stored):
         await conn.execute(sql.UPDATE_PASSWORD_HASH, hash_password(password), row["id"])
-    return await _pair(conn, api, row["id"])
+    pair = await _pair(conn, api, row["id"])
+    principal = f"{row['role']}:{row['username']}"  # as ``Principal.name`` names the caller
+    await _audit_login(conn, principal, row["id"], client, "succeeded")
+    return pair
+
+
+async def _audit_login(
+    conn: asyncpg.Connection,
+    principal: str,
+    user_id: int | None,
+    client: str,
+    outcome: str,
+    **detail: object,
+) -> None:
+    """One ``auth.login`` entry in the audit trail (the password is never passed here)."""
+    await conn.execute(
+        audit.INSERT_ACCESS, principal[:AUDITED_USERNAME_MAX], user_id, None, "auth.login",
+        None, None, "authentication",
+        {"outcome": outcome, "address": client, **detail},
+    )  # fmt: skip
 
 
 async def refresh(*, conn: asyncpg.Connection, api: ApiSettings, token: str) -> TokenPair:

@@ -4,20 +4,24 @@ outbox table on (re)connect.
 
 NOTIFY carries only the outbox id; the hub reads the rows by id (coalescing a burst into one
 query), so any API process can serve any subscriber. A subscriber that cannot keep up is cut
-off (its queue is bounded) and resumes from its last id, losing nothing.
+off (its queue is bounded) and resumes from its last id, losing nothing. A row whose payload
+breaks the reader is skipped (logged); the hub's two tasks are supervised: a fault a retry cannot
+mend ends the task, cuts every subscriber off and shuts the process down (exit 1, see
+``api.__main__``) rather than leaving a stream that silently carries nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
 import asyncpg
 
+from alerts.looping import Supervisor, transient
 from api.auth.models import Principal, Role
 from config.settings import AlertsSettings, DatabaseSettings
 from store import outbox as sql
@@ -35,6 +39,14 @@ class Item:
     unit_id: int | None
     topic: str
     payload: dict[str, Any]
+
+
+def item_of(row: Mapping[str, Any]) -> Item:
+    """The stream item of an outbox row; raises on a payload that is not a JSON object."""
+    payload = row["payload"]
+    if not isinstance(payload, dict):
+        raise TypeError(f"payload is a JSON {type(payload).__name__}, not an object")
+    return Item(row["id"], row["unit_id"], row["topic"], payload)
 
 
 @dataclass(frozen=True)
@@ -72,10 +84,21 @@ class Subscriber:
 class StreamHub:
     """One LISTEN connection and the subscribers of this process; an async context manager."""
 
-    def __init__(self, pool: asyncpg.Pool, db: DatabaseSettings, settings: AlertsSettings) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        db: DatabaseSettings,
+        settings: AlertsSettings,
+        *,
+        on_fault: Callable[[str], None] | None = None,
+    ) -> None:
         self.pool = pool
         self.db = db
         self.settings = settings
+        self._on_fault = on_fault
+        #: Watches the listener and the fan-out: one that ends cuts every subscriber off (they
+        #: resume elsewhere by id) and calls ``on_fault`` (the process shuts down, exit 1).
+        self.supervisor = Supervisor(on_death=self._died)
         self.subscribers: set[Subscriber] = set()
         self._pending: list[int] = []
         self._kick = asyncio.Event()
@@ -84,19 +107,33 @@ class StreamHub:
         self._conn: asyncpg.Connection | None = None
 
     async def __aenter__(self) -> Self:
-        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._fan_out())]
+        listen = asyncio.create_task(self._listen(), name="stream_listener")
+        fan_out = asyncio.create_task(self._fan_out(), name="stream_fan_out")
+        self._tasks = [listen, fan_out]
+        self.supervisor.watch_task("stream_listener", listen)
+        self.supervisor.watch_task("stream_fan_out", fan_out)
         return self
+
+    def _died(self, name: str) -> None:
+        self._cut_everyone_off()
+        if self._on_fault is not None:
+            self._on_fault(name)
+
+    def _cut_everyone_off(self) -> None:
+        for sub in self.subscribers:
+            sub.queue.put_nowait(None)
+        self.subscribers.clear()
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.supervisor.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._conn is not None and not self._conn.is_closed():
             await self._conn.close()
-        for sub in self.subscribers:
-            sub.queue.put_nowait(None)
+        self._cut_everyone_off()
 
     def _notified(self, conn: Any, pid: int, channel: str, payload: str) -> None:
         self._pending.append(int(payload))
@@ -154,16 +191,20 @@ class StreamHub:
                         rows = await conn.fetch(sql.SELECT_VISIBLE_AFTER_ALL, self._last_id)
                     else:
                         rows = await conn.fetch(sql.SELECT_BY_IDS, ids)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:
+                if not transient(exc):
+                    raise
                 log.warning("stream read failed", extra={"error": repr(exc)})
                 self._pending = ids + self._pending
                 await asyncio.sleep(0.5)
                 self._kick.set()
                 continue
             for row in rows:
-                item = Item(row["id"], row["unit_id"], row["topic"], row["payload"])
-                self._last_id = max(self._last_id, item.id)
-                self.publish(item)
+                self._last_id = max(self._last_id, row["id"])
+                try:
+                    self.publish(item_of(row))
+                except Exception:  # a broken payload is data: skipped, the stream goes on
+                    log.exception("stream item skipped", extra={"outbox_id": row["id"]})
 
     def publish(self, item: Item) -> None:
         """Give ``item`` to every subscriber that sees it; cut off the ones that lag."""
@@ -204,9 +245,14 @@ class StreamHub:
                     scope.user_id, page,
                 )  # fmt: skip
             for row in rows:
-                item = Item(row["id"], row["unit_id"], row["topic"], row["payload"])
-                after = item.id
-                if scope.sees(item):
+                after = row["id"]
+                try:
+                    item = item_of(row)
+                    seen = scope.sees(item)
+                except Exception:  # a broken payload is data: skipped, the replay goes on
+                    log.exception("stream item skipped", extra={"outbox_id": row["id"]})
+                    continue
+                if seen:
                     yield item
             if len(rows) < page:
                 return

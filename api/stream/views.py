@@ -33,7 +33,8 @@ STREAM_ROLES = frozenset({Role.police, Role.supervisor, Role.prosecutor, Role.ad
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The process's stream hub, over the pool the app's own lifespan opened."""
     settings = app.state.settings
-    async with StreamHub(app.state.pool, settings.db, settings.alerts) as hub:
+    on_fault = getattr(app.state, "on_fault", None)  # set by ``python -m api``
+    async with StreamHub(app.state.pool, settings.db, settings.alerts, on_fault=on_fault) as hub:
         app.state.alert_stream = hub
         yield
 
