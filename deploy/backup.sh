@@ -3,6 +3,7 @@
 #
 #   deploy/backup.sh backup                       # `make backup`: a base backup, base/<UTC time>/
 #   deploy/backup.sh list                         # the base backups and the WAL archive
+#   deploy/backup.sh prune --keep 2               # older base backups and the WAL only they need
 #   deploy/backup.sh restore --latest             # every archived commit
 #   deploy/backup.sh restore --to '2026-12-04 18:00:00+00'   # the state at that moment
 #
@@ -12,7 +13,7 @@
 # data.before-restore-<time>), copies the newest base backup completed before the target, sets
 # restore_command and the target with recovery.signal, starts, waits for recovery to end, and
 # leaves the server promoted on a new timeline, archiving again.
-# Not covered: copies off this machine, encryption, retention (see README "Backup and restore").
+# Not covered: copies off this machine, encryption (see README "Backup and restore").
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -95,7 +96,27 @@ list() {
   say "WAL archive $WAL: $n files"
 }
 
-# restore --latest | --to TIME [--yes]
+# prune --keep N: delete all but the newest N complete base backups, then the archived WAL older
+# than the oldest one kept (pg_archivecleanup, PostgreSQL's own tool for it).
+prune() {
+  local keep=""
+  [ "${1:-}" = --keep ] && [ -n "${2:-}" ] && keep="$2"
+  case "$keep" in ''|*[!0-9]*|0) die "usage: $0 prune --keep N (N >= 1 base backups to keep)" ;; esac
+  local all=() d first
+  mapfile -t all < <(completed_backups)
+  [ "${#all[@]}" -gt 0 ] || die "no base backup yet in $BASE; nothing to prune against"
+  for d in "${all[@]:0:$(( ${#all[@]} > keep ? ${#all[@]} - keep : 0 ))}"; do
+    run_as_pg rm -rf "$d"
+    say "deleted base backup $(basename "$d")"
+  done
+  d="${all[$(( ${#all[@]} > keep ? ${#all[@]} - keep : 0 ))]}"
+  first="$(sed -n 's/^START WAL LOCATION: .*(file \([0-9A-F]\{24\}\)).*/\1/p' "$d/backup_label")"
+  [ -n "$first" ] || die "cannot read the first WAL file of $d from its backup_label; archive left alone"
+  run_as_pg "$BIN/pg_archivecleanup" "$WAL" "$first"
+  say "archived WAL before $first deleted; kept $(basename "$d") and newer"
+}
+
+# restore --latest | --to TIME
 restore() {
   local target="" latest=false
   while [ $# -gt 0 ]; do
@@ -187,6 +208,7 @@ restore() {
 case "${1:-}" in
   backup) backup ;;
   list) list ;;
+  prune) shift; prune "$@" ;;
   restore) shift; restore "$@" ;;
-  *) say "usage: $0 backup | list | restore --latest | restore --to 'YYYY-MM-DD HH:MM:SS+00'"; exit 2 ;;
+  *) say "usage: $0 backup | list | prune --keep N | restore --latest | restore --to 'YYYY-MM-DD HH:MM:SS+00'"; exit 2 ;;
 esac

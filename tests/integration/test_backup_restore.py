@@ -191,3 +191,15 @@ async def test_restore_latest_and_to_a_point_in_time(cluster: Cluster) -> None:
     # The restored server archives again (its new timeline), so the next failure is covered too.
     await write_fixes(cluster.dsn(), range(10, 11))
     await switch_and_wait_archived(cluster.dsn())
+
+    # Retention: the one base backup is kept, and so is every segment from its first on.
+    base = next((cluster.run_dir / "backup").resolve().joinpath("base").iterdir())
+    label = (base / "backup_label").read_text()
+    first = label.split("(file ", 1)[1].split(")", 1)[0]
+    wal = (cluster.run_dir / "backup").resolve() / "wal"
+    before = sorted(p.name for p in wal.iterdir() if len(p.name) == 24)
+    assert before[0] < first
+    ok(cluster.backup("prune", "--keep", "1"))
+    after = sorted(p.name for p in wal.iterdir() if len(p.name) == 24)
+    assert after == [name for name in before if name[8:] >= first[8:]]
+    assert base.exists()
