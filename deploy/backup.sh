@@ -48,7 +48,7 @@ PG_DIR="$(readlink -f "$RUN_DIR/pg")"
 DATA="$PG_DIR/data"
 LOG="$PG_DIR/postgresql.log"
 [ -e "$RUN_DIR/backup" ] \
-  || die "no backup directory $RUN_DIR/backup: start PostgreSQL with \`make services\` (it sets up WAL archiving)"
+  || die "no WAL archive under $RUN_DIR/backup: this cluster runs without archiving (BW_PG_ARCHIVE=off, or a test cluster); restart it with \`make stop && BW_PG_ARCHIVE=on make services\`"
 BACKUP_DIR="$(readlink -f "$RUN_DIR/backup")"
 WAL="$BACKUP_DIR/wal"
 BASE="$BACKUP_DIR/base"
@@ -68,7 +68,7 @@ completed_backups() {
 backup() {
   server_up || die "PostgreSQL is not running; start it with \`make services\`"
   [ "$(psql_q 'SHOW archive_mode')" = on ] \
-    || die "WAL archiving is off on the running server; restart it with \`make stop && make services\`"
+    || die "WAL archiving is off on the running server; restart it with \`make stop && BW_PG_ARCHIVE=on make services\`"
   local stamp dest
   stamp="$(date -u +%Y%m%dT%H%M%SZ)"
   dest="$BASE/$stamp"

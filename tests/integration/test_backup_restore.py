@@ -76,7 +76,12 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
 def cluster(base_settings: Settings) -> Iterator[Cluster]:
     run_dir = ROOT / ".run" / f"backup-test-{uuid.uuid4().hex[:8]}"
     port = free_port()
-    env = {**os.environ, "BW_RUN_DIR": str(run_dir), "BW_DB__PORT": str(port)}
+    env = {
+        **os.environ,
+        "BW_RUN_DIR": str(run_dir),
+        "BW_DB__PORT": str(port),
+        "BW_PG_ARCHIVE": "on",
+    }
     env["BW_MQTT__PORT"] = str(free_port())  # never started; keeps the shared broker out of it
     db = base_settings.db.model_copy(update={"port": port, "name": "bailwatch"})
     made = Cluster(env, run_dir, base_settings.model_copy(update={"db": db}))
