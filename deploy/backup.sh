@@ -116,6 +116,34 @@ prune() {
   say "archived WAL before $first deleted; kept $(basename "$d") and newer"
 }
 
+# undo_restore ASIDE WAS_UP: after a failed recovery, the data directory goes back as it was
+# (the failed copy is deleted), and the server is started again if it was running before.
+undo_restore() {
+  local aside="$1" was_up="$2"
+  if server_up; then run_as_pg "$BIN/pg_ctl" -D "$DATA" -m immediate -w -t 60 stop >/dev/null || true; fi
+  rm -rf "$DATA"
+  if [ -n "$aside" ]; then
+    mv "$aside" "$DATA"
+    say "the data directory is back as it was before the restore"
+    if $was_up && run_as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null; then
+      say "PostgreSQL is running again on the old data"
+    fi
+  fi
+}
+
+# recovery_failed ASIDE WAS_UP TARGET: the server's last words, the data directory put back, and
+# why in plain words; exits.
+recovery_failed() {
+  local lines
+  lines="$(tail -n 8 "$LOG" 2>/dev/null || true)"
+  printf '%s\n' "$lines" >&2
+  undo_restore "$1" "$2"
+  if grep -q 'recovery ended before configured recovery target was reached' <<<"$lines"; then
+    die "the WAL archive ends before $3 (no archived commit after that moment), so it cannot be restored: use --latest for everything archived, or an earlier time; nothing was restored"
+  fi
+  die "recovery failed (see the log lines above, $LOG); nothing was restored"
+}
+
 # restore --latest | --to TIME
 restore() {
   local target="" latest=false
@@ -153,7 +181,9 @@ restore() {
     || die "the WAL archive $WAL is empty: archiving has not worked (see $LOG), so nothing after a base backup can be restored"
 
   say "restoring $(basename "$chosen") to ${target:-the latest archived commit}"
+  local was_up=false
   if server_up; then
+    was_up=true
     say "stopping PostgreSQL"
     run_as_pg "$BIN/pg_ctl" -D "$DATA" -m fast -w -t 60 stop >/dev/null \
       || die "PostgreSQL did not stop; stop it, then run the restore again"
@@ -187,16 +217,14 @@ restore() {
 
   say "starting PostgreSQL in recovery (log $LOG)"
   if ! run_as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t "$RECOVERY_TIMEOUT_S" start >/dev/null; then
-    tail -n 5 "$LOG" >&2 || true
-    die "PostgreSQL did not start in recovery (see $LOG); the old data directory is in ${aside:-(none)}"
+    recovery_failed "$aside" "$was_up" "$target"
   fi
   local i state=""
   for i in $(seq 1 "$((RECOVERY_TIMEOUT_S * 2))"); do
     state="$(psql_q 'SELECT pg_is_in_recovery()' 2>/dev/null || true)"
     [ "$state" = f ] && break
     if ! server_up; then
-      tail -n 5 "$LOG" >&2 || true
-      die "recovery stopped before reaching ${target:-the end of the archive} (see $LOG); the old data directory is in ${aside:-(none)}"
+      recovery_failed "$aside" "$was_up" "$target"
     fi
     sleep 0.5
   done

@@ -90,7 +90,10 @@ def cluster(base_settings: Settings) -> Iterator[Cluster]:
         migrate(made.dsn(), made.settings.pings, prefer="native")
         yield made
     finally:
-        made.script("deploy/services.sh", "wipe")
+        try:
+            kill_server(made)  # a throwaway: no shutdown checkpoint to wait for
+        finally:
+            made.script("deploy/services.sh", "wipe")
 
 
 async def write_fixes(dsn: str, seqs: range) -> None:
@@ -155,18 +158,29 @@ async def switch_and_wait_archived(dsn: str) -> None:
         await conn.close()
 
 
-def destroy(cluster: Cluster) -> None:
-    """A disk failure: the server dies (kill -9) and its data directory is gone."""
-    pid = int((cluster.data / "postmaster.pid").read_text().split()[0])
-    os.kill(pid, signal.SIGKILL)
+def kill_server(cluster: Cluster) -> None:
+    """``kill -9`` the cluster's postmaster (when it runs) and wait until it is gone."""
+    pidfile = cluster.data / "postmaster.pid"
+    if not pidfile.exists():
+        return
+    pid = int(pidfile.read_text().split()[0])
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
     deadline = time.monotonic() + 30
     while True:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            break
+            return
         assert time.monotonic() < deadline, "the killed postmaster did not go away"
         time.sleep(0.05)
+
+
+def destroy(cluster: Cluster) -> None:
+    """A disk failure: the server dies (kill -9) and its data directory is gone."""
+    kill_server(cluster)
     shutil.rmtree(cluster.data)
 
 
@@ -196,6 +210,14 @@ async def test_restore_latest_and_to_a_point_in_time(cluster: Cluster) -> None:
     # The restored server archives again (its new timeline), so the next failure is covered too.
     await write_fixes(cluster.dsn(), range(10, 11))
     await switch_and_wait_archived(cluster.dsn())
+
+    # A moment after the last archived commit cannot be restored: a plain refusal, and the
+    # server is back on its data as it was.
+    beyond = await server_now(cluster.dsn())
+    refused = cluster.backup("restore", "--to", beyond.isoformat())
+    assert refused.returncode == 1
+    assert "the WAL archive ends before" in refused.stderr
+    assert await stored(cluster.dsn()) == [*range(1, 7), 10]
 
     # Retention: the one base backup is kept, and so is every segment from its first on.
     base = next((cluster.run_dir / "backup").resolve().joinpath("base").iterdir())
