@@ -1,15 +1,15 @@
 """Backup and point-in-time restore (deploy/backup.sh) on a throwaway cluster of its own.
 
 The test starts its own PostgreSQL through ``deploy/services.sh`` (its own run dir and port, so
-the suite's shared cluster is never touched), writes fixes with the ingester's own insert
-(``store.pings.INSERT_ARRAYS``), takes a base backup, writes more, destroys the data directory
-after a ``kill -9`` of the server, and restores: to the latest commit (every committed fix is
-there), then to a moment between two writes (exactly the fixes committed before it).
+the suite's shared cluster is never touched; the shared test broker carries the fixes), has a
+simulated watch publish fixes over MQTT to a real ingester writing into that cluster, takes a
+base backup, writes more, destroys the data directory after a ``kill -9`` of the server, and
+restores: to the latest commit (every committed fix is there), then to a moment between two
+writes (exactly the fixes committed before it).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
@@ -17,23 +17,25 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
-import asyncpg
+import psycopg
 import pytest
 
 from config.settings import Settings
 from store.migrate import migrate
-from store.pings import ENSURE_PARTITIONS, INSERT_ARRAYS
+from tests.integration.ingest.helpers import fix, ingester, loc, now_ms
+from tests.support import services
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 DEVICE = "bk-watch-1"
-SELECT_SEQS = "SELECT seq FROM pings WHERE device_id = $1 ORDER BY seq"
+SELECT_SEQS = "SELECT seq FROM pings WHERE device_id = %s ORDER BY seq"
 SELECT_ARCHIVED = "SELECT last_archived_wal, failed_count FROM pg_stat_archiver"
 SWITCH_WAL = "SELECT pg_walfile_name(pg_switch_wal())"
 
@@ -84,10 +86,12 @@ def cluster(base_settings: Settings) -> Iterator[Cluster]:
     }
     env["BW_MQTT__PORT"] = str(free_port())  # never started; keeps the shared broker out of it
     db = base_settings.db.model_copy(update={"port": port, "name": "bailwatch"})
-    made = Cluster(env, run_dir, base_settings.model_copy(update={"db": db}))
+    settings = services.isolated_mqtt(base_settings.model_copy(update={"db": db}))
+    made = Cluster(env, run_dir, settings)
     try:
         ok(made.script("deploy/services.sh", "start-postgres"))
-        migrate(made.dsn(), made.settings.pings, prefer="native")
+        migrate(made.dsn(), settings.pings, prefer="native")
+        services.seed_devices(settings, [DEVICE])
         yield made
     finally:
         try:
@@ -96,66 +100,59 @@ def cluster(base_settings: Settings) -> Iterator[Cluster]:
             made.script("deploy/services.sh", "wipe")
 
 
-async def write_fixes(dsn: str, seqs: range) -> None:
-    """One committed batch through the ingester's insert, fix times one second apart."""
-    base = datetime.now(UTC).replace(microsecond=0)
-    now = datetime.now(UTC)
-    n = len(seqs)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(ENSURE_PARTITIONS, base.date(), (base + timedelta(days=1)).date())
-        rows = await conn.fetch(
-            INSERT_ARRAYS,
-            [DEVICE] * n,
-            [base - timedelta(hours=1) + timedelta(seconds=s) for s in seqs],
-            list(seqs),
-            [now] * n,
-            [116.4 + s / 1e4 for s in seqs],
-            [39.9] * n,
-            [5.0] * n,
-            ["gnss"] * n,
-            [None] * n,
-            [None] * n,
-            [None] * n,
-            [80] * n,
-            [9] * n,
-        )
-        assert len(rows) == n
-    finally:
-        await conn.close()
+def stored(cluster: Cluster) -> list[int]:
+    with psycopg.connect(cluster.dsn()) as conn:
+        return [row[0] for row in conn.execute(SELECT_SEQS, [DEVICE]).fetchall()]
 
 
-async def stored(dsn: str) -> list[int]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return [row["seq"] for row in await conn.fetch(SELECT_SEQS, DEVICE)]
-    finally:
-        await conn.close()
-
-
-async def server_now(dsn: str) -> datetime:
-    conn = await asyncpg.connect(dsn)
-    try:
-        value: datetime = await conn.fetchval("SELECT clock_timestamp()")
+def server_now(cluster: Cluster) -> datetime:
+    with psycopg.connect(cluster.dsn()) as conn:
+        row = conn.execute("SELECT clock_timestamp()").fetchone()
+        assert row is not None
+        value: datetime = row[0]
         return value
-    finally:
-        await conn.close()
 
 
-async def switch_and_wait_archived(dsn: str) -> None:
-    """Close the current WAL segment and wait (30 s at most) until the archiver has shipped it."""
-    conn = await asyncpg.connect(dsn)
+@contextmanager
+def watch(cluster: Cluster) -> Iterator[Callable[[range], None]]:
+    """A running ingester on the cluster, and a watch that publishes fixes ``seqs`` over MQTT and
+    returns once the ingester has committed them."""
+    settings = cluster.settings
+    t0 = now_ms() - 300_000  # fix n is taken at t0 + n s
     try:
-        segment = await conn.fetchval(SWITCH_WAL)
-        async with asyncio.timeout(30):
-            while True:
-                last, failed = await conn.fetchrow(SELECT_ARCHIVED)
-                assert failed == 0, "archive_command failed; see the cluster's postgresql.log"
-                if last is not None and last >= segment:
-                    return
-                await asyncio.sleep(0.1)
+        with ingester(settings):
+            client = services.mqtt_client(settings)
+
+            def send(seqs: range) -> None:
+                services.publish_all(client, [loc(DEVICE, fix(t0 + s * 1000, s)) for s in seqs])
+                services.wait_until(
+                    lambda: set(seqs) <= set(stored(cluster)), timeout_s=20, what=f"fixes {seqs}"
+                )
+
+            try:
+                yield send
+            finally:
+                client.disconnect()
+                client.loop_stop()
     finally:
-        await conn.close()
+        services.drop_mqtt_session(settings, settings.ingest.client_id)
+
+
+def switch_and_wait_archived(cluster: Cluster) -> None:
+    """Close the current WAL segment and wait until the archiver has shipped it."""
+    with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
+        row = conn.execute(SWITCH_WAL).fetchone()
+        assert row is not None
+        segment: str = row[0]
+
+        def archived() -> bool:
+            state = conn.execute(SELECT_ARCHIVED).fetchone()
+            assert state is not None
+            last, failed = state
+            assert failed == 0, "archive_command failed; see the cluster's postgresql.log"
+            return last is not None and last >= segment
+
+        services.wait_until(archived, timeout_s=30, what=f"{segment} archived")
 
 
 def kill_server(cluster: Cluster) -> None:
@@ -184,40 +181,42 @@ def destroy(cluster: Cluster) -> None:
     shutil.rmtree(cluster.data)
 
 
-async def test_restore_latest_and_to_a_point_in_time(cluster: Cluster) -> None:
-    early = await server_now(cluster.dsn())
+def test_restore_latest_and_to_a_point_in_time(cluster: Cluster) -> None:
+    early = server_now(cluster)
     refused = cluster.backup("restore", "--latest")
     assert refused.returncode == 1
     assert "no base backup yet" in refused.stderr
 
-    await write_fixes(cluster.dsn(), range(1, 4))
-    ok(cluster.backup("backup"))
-    too_early = cluster.backup("restore", "--to", early.isoformat())
-    assert too_early.returncode == 1
-    assert "before the oldest base backup" in too_early.stderr
+    with watch(cluster) as send:
+        send(range(1, 4))
+        ok(cluster.backup("backup"))
+        too_early = cluster.backup("restore", "--to", early.isoformat())
+        assert too_early.returncode == 1
+        assert "before the oldest base backup" in too_early.stderr
 
-    await write_fixes(cluster.dsn(), range(4, 7))
-    between = await server_now(cluster.dsn())
-    await write_fixes(cluster.dsn(), range(7, 10))
-    await switch_and_wait_archived(cluster.dsn())
+        send(range(4, 7))
+        between = server_now(cluster)
+        send(range(7, 10))
+    switch_and_wait_archived(cluster)
 
     destroy(cluster)
     assert "restored and promoted" in ok(cluster.backup("restore", "--latest"))
-    assert await stored(cluster.dsn()) == list(range(1, 10))
+    assert stored(cluster) == list(range(1, 10))
 
     assert "restored and promoted" in ok(cluster.backup("restore", "--to", between.isoformat()))
-    assert await stored(cluster.dsn()) == list(range(1, 7))
-    # The restored server archives again (its new timeline), so the next failure is covered too.
-    await write_fixes(cluster.dsn(), range(10, 11))
-    await switch_and_wait_archived(cluster.dsn())
+    assert stored(cluster) == list(range(1, 7))
+    # The restored server takes writes and archives again (on its new timeline).
+    with watch(cluster) as send:
+        send(range(10, 11))
+    switch_and_wait_archived(cluster)
 
     # A moment after the last archived commit cannot be restored: a plain refusal, and the
     # server is back on its data as it was.
-    beyond = await server_now(cluster.dsn())
+    beyond = server_now(cluster)
     refused = cluster.backup("restore", "--to", beyond.isoformat())
     assert refused.returncode == 1
     assert "the WAL archive ends before" in refused.stderr
-    assert await stored(cluster.dsn()) == [*range(1, 7), 10]
+    assert stored(cluster) == [*range(1, 7), 10]
 
     # Retention: the one base backup is kept, and so is every segment from its first on.
     base = next((cluster.run_dir / "backup").resolve().joinpath("base").iterdir())
