@@ -75,7 +75,7 @@ backup() {
   [ ! -e "$dest" ] || die "$dest already exists; wait a second and run it again"
   run_as_pg mkdir -p "$BASE"
   say "base backup into $dest"
-  if ! run_as_pg env PGPASSWORD="$PGPASSWORD" "$BIN/pg_basebackup" -h 127.0.0.1 -p "$PG_PORT" \
+  if ! run_as_pg "$BIN/pg_basebackup" -h 127.0.0.1 -p "$PG_PORT" \
        -U "$PG_USER" -D "$dest" -X stream -c fast --no-password >/dev/null; then
     run_as_pg rm -rf "$dest"
     die "pg_basebackup failed (see the lines above); no backup was kept"
@@ -123,7 +123,7 @@ undo_restore() {
   if server_up; then run_as_pg "$BIN/pg_ctl" -D "$DATA" -m immediate -w -t 60 stop >/dev/null || true; fi
   rm -rf "$DATA"
   if [ -n "$aside" ]; then
-    mv "$aside" "$DATA"
+    mv -T "$aside" "$DATA"
     say "the data directory is back as it was before the restore"
     if $was_up && run_as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null; then
       say "PostgreSQL is running again on the old data"
@@ -190,8 +190,8 @@ restore() {
   fi
   local aside=""
   if [ -e "$DATA" ]; then
-    aside="$PG_DIR/data.before-restore-$(date -u +%Y%m%dT%H%M%SZ)"
-    mv "$DATA" "$aside"
+    aside="$PG_DIR/data.before-restore-$(date -u +%Y%m%dT%H%M%S.%3NZ)"
+    mv -T "$DATA" "$aside"
     say "the old data directory is kept in $aside (delete it once the restore is checked)"
   fi
   cp -a "$chosen" "$DATA"

@@ -152,10 +152,14 @@ EOF
 # running one on its next restart). The command never overwrites an archived segment: an
 # identical copy (archived twice after a crash) is success, a different one fails loudly in the
 # server log, and PostgreSQL keeps that segment and retries until someone looks.
-# BW_PG_ARCHIVE=on|off; off by default for the throwaway test clusters (BW_ENVIRONMENT=test),
-# whose copied test databases would only fill the disk; on everywhere else.
+# BW_PG_ARCHIVE=on|off; unset, a cluster keeps what it had, and a new one (or one from before
+# archiving) gets off for the throwaway test clusters (BW_ENVIRONMENT=test), whose copied test
+# databases would only fill the disk, and on everywhere else.
 archive_conf() {
   local data="$1" wal archive="${BW_PG_ARCHIVE:-}"
+  if [ -z "$archive" ] && [ -f "$data/bailwatch-archive.conf" ]; then
+    if grep -q '^archive_mode = on' "$data/bailwatch-archive.conf"; then archive=on; else archive=off; fi
+  fi
   if [ -z "$archive" ]; then
     if [ "${BW_ENVIRONMENT:-}" = test ]; then archive=off; else archive=on; fi
   fi
