@@ -10,7 +10,8 @@
 #
 # Everything lives under $BW_RUN_DIR (default .run/): pg/ (cluster), mosquitto/ (config and
 # persistence), backup/ (WAL archive and base backups, see deploy/backup.sh), logs/. Ports and
-# credentials come from the same settings the Python code reads: BW_DB__PORT (55432), BW_DB__USER, BW_DB__PASSWORD, BW_DB__NAME, BW_MQTT__PORT (18830).
+# credentials come from the same settings the Python code reads: BW_DB__PORT (55432),
+# BW_DB__USER, BW_DB__PASSWORD, BW_DB__NAME, BW_MQTT__PORT (18830).
 # Mosquitto runs with dynamic security and no anonymous access; the generated admin, ingester and
 # simulator credentials are in $BW_RUN_DIR/mqtt-credentials.env (mode 600).
 # As root, PostgreSQL runs as the `postgres` user (runuser) and Mosquitto as `mosquitto`.
