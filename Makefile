@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PY := .venv/bin/python
 
-.PHONY: help venv run test services stop bench lint format
+.PHONY: help venv run test services stop bench lint format backup restore
 
 help:
 	@echo "make run       set up everything and run the system with a live demo (Ctrl-C stops it)"
@@ -12,6 +12,8 @@ help:
 	@echo "make stop      stop what the project started"
 	@echo "make bench     run every benchmark under bench/ against the services"
 	@echo "make lint      ruff check, ruff format --check, mypy"
+	@echo "make backup    a base backup of the local PostgreSQL (WAL is archived continuously)"
+	@echo "make restore   ARGS=\"--latest\" or ARGS=\"--to '2026-12-04 18:00:00+00'\" (README)"
 
 venv:
 	@bash deploy/bootstrap.sh
@@ -28,6 +30,12 @@ services: venv
 stop:
 	@bash deploy/services.sh stop
 	@BW_RUN_DIR=.run/test bash deploy/services.sh wipe >/dev/null 2>&1 || true
+
+backup: venv services
+	@bash deploy/backup.sh backup
+
+restore:
+	@bash deploy/backup.sh restore $(ARGS)
 
 bench: venv services
 	@bash deploy/bench.sh $(ARGS)
