@@ -33,12 +33,6 @@ die() { say "$*"; exit 1; }
 # Times are compared as microseconds since the epoch; shown_us US prints one in UTC.
 shown_us() { date -u -d "@$(( $1 / 1000000 )).$(printf '%06d' $(( $1 % 1000000 )))" '+%F %T.%6N UTC'; }
 
-pg_bindir() {
-  local dir
-  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
-  [ -n "$dir" ] && [ -x "$dir/pg_basebackup" ] && printf '%s\n' "$dir"
-}
-
 run_as_pg() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 BIN="$(pg_bindir || true)"

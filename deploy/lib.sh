@@ -37,3 +37,11 @@ need_packages() {
     "${missing[@]}" >/dev/null \
     || { say "apt-get install ${missing[*]} failed (see the lines above)"; return 1; }
 }
+
+# pg_bindir: the newest installed PostgreSQL server's bin directory (Debian's layout), looked up
+# when called (after the install step), or nothing.
+pg_bindir() {
+  local dir
+  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
+  [ -n "$dir" ] && [ -x "$dir/initdb" ] && [ -x "$dir/pg_basebackup" ] && printf '%s\n' "$dir"
+}

@@ -31,11 +31,6 @@ TAG=services
 # shellcheck source=deploy/lib.sh
 . "$ROOT/deploy/lib.sh"
 
-pg_bindir() {
-  local dir
-  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
-  [ -n "$dir" ] && [ -x "$dir/initdb" ] && printf '%s\n' "$dir"
-}
 
 # dynsec_plugin: the dynamic-security plugin of Debian's mosquitto package (under the machine's
 # multiarch directory), or BW_MQTT__DYNSEC_PLUGIN. Looked up when needed, after the install step.
