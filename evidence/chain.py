@@ -2,8 +2,9 @@
 
 Each record has a content hash (SHA-256 of its canonical bytes, see ``evidence.canonical``) and a
 link: ``link[i] = SHA-256(link[i-1] || content_hash[i])`` with ``link[-1]`` the chain's start,
-32 zero bytes for a new chain (``GENESIS``) or the last link before an exported range. Changing, removing,
-inserting or reordering any record changes every later link, so a signed head pins the whole chain.
+32 zero bytes for a new chain (``GENESIS``) or the last link before an exported range. Changing,
+removing, inserting or reordering any record changes every later link, so a signed head pins the
+whole chain.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Both carry every sealed field of every fix (see ``evidence.canonical.Fix``): floats as ``repr``
 text, absent values as an empty CSV cell or JSON ``null``. Reading a file back gives the very
-``Fix`` values that were written, so their Merkle leaves, and so the day seals, can be recomputed from either file.
-The CSV's ``fix_time_local`` column (ISO 8601 in the case's zone) is for people and is not sealed.
+``Fix`` values that were written, so their Merkle leaves, and so the day seals, can be recomputed
+from either file. The CSV's ``fix_time_local`` column (ISO 8601 in the case's zone) is for people
+and is not sealed.
 """
 
 from __future__ import annotations
