@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import zipfile
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -217,6 +218,7 @@ def _check_seals(
     if doc is None:
         return
     sealed_devices: set[str] = set()
+    indexes = {name: _TrackIndex(fixes) for name, fixes in tracks.items()}
     try:
         for device in doc["devices"]:
             device_id: str = device["device_id"]
@@ -236,7 +238,7 @@ def _check_seals(
             )
             latest = {s.day: s for s in seals}
             for day, s in sorted(latest.items()):
-                _check_day(device_id, day, s, tracks, report)
+                _check_day(device_id, day, s, indexes, report)
             amended = len(seals) - len(latest)
             if amended:
                 report.notes.append(
@@ -252,16 +254,28 @@ def _check_seals(
             )
 
 
+class _TrackIndex:
+    """A track file's fixes by device, sorted by key, so each seal's day is found by bisection."""
+
+    def __init__(self, fixes: Sequence[Fix]) -> None:
+        by_device: dict[str, list[Fix]] = {}
+        for f in sorted(fixes, key=lambda f: f.key):
+            by_device.setdefault(f.device_id, []).append(f)
+        self._fixes = by_device
+        self._times = {d: [f.fix_time_ms for f in fs] for d, fs in by_device.items()}
+
+    def between(self, device_id: str, from_ms: int, to_ms: int) -> list[Fix]:
+        """The device's fixes with ``from_ms <= fix_time_ms < to_ms``, in key order."""
+        times = self._times.get(device_id, [])
+        lo, hi = bisect_left(times, from_ms), bisect_left(times, to_ms)
+        return self._fixes.get(device_id, [])[lo:hi]
+
+
 def _check_day(
-    device_id: str, day: str, seal: Seal, tracks: Mapping[str, list[Fix]], report: Report
+    device_id: str, day: str, seal: Seal, tracks: Mapping[str, _TrackIndex], report: Report
 ) -> None:
-    for name, fixes in tracks.items():
-        day_fixes = [
-            f
-            for f in fixes
-            if f.device_id == device_id and seal.from_ms <= f.fix_time_ms < seal.to_ms
-        ]
-        count, root = day_root(day_fixes)
+    for name, index in tracks.items():
+        count, root = day_root(index.between(device_id, seal.from_ms, seal.to_ms))
         if root.hex() != seal.root or count != seal.count:
             report.fail(
                 f"{name} device {device_id} day {day}",
