@@ -122,3 +122,37 @@ def test_record_kinds_cannot_collide() -> None:
     hashes = {content_hash(r) for r in (audit, alert, deposit)}
     assert len(hashes) == 3
     assert content_hash(audit) == hashlib.sha256(canonical_bytes(audit)).digest()
+
+
+opt_float = st.none() | finite
+opt_int = st.none() | st.integers(-(2**31), 2**31)
+fixes_st = st.builds(
+    Fix,
+    device_id=st.text(),
+    fix_time_ms=st.integers(-(2**53), 2**53),
+    seq=st.integers(-(2**63), 2**63),
+    lon=finite,
+    lat=finite,
+    acc=opt_float,
+    src=st.text(),
+    alt=opt_float,
+    spd=opt_float,
+    hdg=opt_float,
+    batt=opt_int,
+    sat=opt_int,
+)
+
+
+@given(fixes_st)
+def test_fast_leaf_is_the_canonical_record(fix: Fix) -> None:
+    assert fix.leaf() == canonical_bytes(fix.record())
+
+
+@pytest.mark.parametrize("field", ["lon", "acc", "hdg"])
+def test_a_fix_with_a_non_finite_number_has_no_leaf(field: str) -> None:
+    fix = Fix("d", 1, 2, 118.0, 37.0, None, "gnss")
+    bad = Fix(**{**{f: getattr(fix, f) for f in Fix.__slots__}, field: math.nan})
+    with pytest.raises(CanonicalError):
+        bad.leaf()
+    with pytest.raises(CanonicalError):
+        canonical_bytes(bad.record())
