@@ -85,7 +85,7 @@ def content_hash(record: Mapping[str, Value]) -> bytes:
     return sha256(canonical_bytes(record))
 
 
-def _float(v: float | None) -> str:
+def float_text(v: float | None) -> str:
     """A float field as canonical JSON text (``null`` when absent)."""
     if v is None:
         return "null"
@@ -95,11 +95,13 @@ def _float(v: float | None) -> str:
     return repr(f)
 
 
-def _int(v: int | None) -> str:
+def int_text(v: int | None) -> str:
+    """An integer field as canonical JSON text (``null`` when absent)."""
     return "null" if v is None else str(int(v))
 
 
-def _string(v: str) -> str:
+def string_text(v: str) -> str:
+    """A string as canonical JSON text (UTF-8 kept, quotes and controls escaped as ``json``)."""
     if not isinstance(v, str):
         raise CanonicalError(f"{v!r} is not a string")
     return encode_basestring(v)
@@ -167,11 +169,11 @@ class Fix:
         ``canonical_bytes(self.record())``, written out field by field because a year's track is
         half a million leaves (the tests hold the two equal)."""
         return (
-            f'{{"acc":{_float(self.acc)},"alt":{_float(self.alt)},"batt":{_int(self.batt)},'
-            f'"device_id":{_string(self.device_id)},"fix_time_ms":{int(self.fix_time_ms)},'
-            f'"hdg":{_float(self.hdg)},"kind":"fix","lat":{_float(self.lat)},'
-            f'"lon":{_float(self.lon)},"sat":{_int(self.sat)},"seq":{int(self.seq)},'
-            f'"spd":{_float(self.spd)},"src":{_string(self.src)}}}'
+            f'{{"acc":{float_text(self.acc)},"alt":{float_text(self.alt)},"batt":{int_text(self.batt)},'
+            f'"device_id":{string_text(self.device_id)},"fix_time_ms":{int(self.fix_time_ms)},'
+            f'"hdg":{float_text(self.hdg)},"kind":"fix","lat":{float_text(self.lat)},'
+            f'"lon":{float_text(self.lon)},"sat":{int_text(self.sat)},"seq":{int(self.seq)},'
+            f'"spd":{float_text(self.spd)},"src":{string_text(self.src)}}}'
         ).encode()
 
 

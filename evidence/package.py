@@ -108,7 +108,9 @@ def chain_document(name: str, export: ChainExport) -> dict[str, Any]:
 
 
 def _json(doc: Mapping[str, Any]) -> bytes:
-    return json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=1).encode("utf-8")
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
+        "utf-8"
+    )
 
 
 def build_case_file(

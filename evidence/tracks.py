@@ -12,12 +12,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
-from evidence.canonical import Fix
+from evidence.canonical import Fix, float_text, int_text, string_text
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 CSV_COLUMNS = (
     "device_id",
@@ -45,8 +48,30 @@ class TrackProblem:
     message: str
 
 
-def _cell(v: object) -> str:
-    return "" if v is None else repr(v)
+def _fcell(v: float | None) -> str:
+    return "" if v is None else repr(float(v))
+
+
+def _icell(v: int | None) -> str:
+    return "" if v is None else str(int(v))
+
+
+class _LocalClock:
+    """Epoch milliseconds as ISO 8601 text in a zone; the zone's offset is looked up once per
+    quarter hour (every real offset change falls on one), not once per fix."""
+
+    def __init__(self, zone: tzinfo) -> None:
+        self._zone = zone
+        self._offsets: dict[int, timezone] = {}
+
+    def text(self, ms: int) -> str:
+        at = _EPOCH + timedelta(milliseconds=ms)
+        bucket = ms // 900_000
+        offset = self._offsets.get(bucket)
+        if offset is None:
+            delta = at.astimezone(self._zone).utcoffset() or timedelta(0)
+            offset = self._offsets[bucket] = timezone(delta)
+        return at.astimezone(offset).isoformat(timespec="milliseconds")
 
 
 def to_csv(fixes: Iterable[Fix], zone: tzinfo = UTC) -> bytes:
@@ -54,20 +79,33 @@ def to_csv(fixes: Iterable[Fix], zone: tzinfo = UTC) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow((*CSV_COLUMNS, "fix_time_local"))
-    for f in fixes:
-        r = f.record()
-        local = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=f.fix_time_ms)
-        numbers = [_cell(r[c]) for c in CSV_COLUMNS if c not in ("device_id", "src")]
-        writer.writerow(
-            (
-                f.device_id,
-                *numbers[:5],
-                f.src,
-                *numbers[5:],
-                local.astimezone(zone).isoformat(timespec="milliseconds"),
-            )
+    clock = _LocalClock(zone)
+    writer.writerows(
+        (
+            f.device_id,
+            int(f.fix_time_ms),
+            int(f.seq),
+            repr(float(f.lon)),
+            repr(float(f.lat)),
+            _fcell(f.acc),
+            f.src,
+            _fcell(f.alt),
+            _fcell(f.spd),
+            _fcell(f.hdg),
+            _icell(f.batt),
+            _icell(f.sat),
+            clock.text(f.fix_time_ms),
         )
+        for f in fixes
+    )
     return out.getvalue().encode("utf-8")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
 
 
 def _opt(conv: Callable[[str], Any], text: str) -> Any:
@@ -94,13 +132,13 @@ def from_csv(data: bytes, name: str) -> tuple[list[Fix], list[TrackProblem]]:
                     device_id=row["device_id"],
                     fix_time_ms=int(row["fix_time_ms"]),
                     seq=int(row["seq"]),
-                    lon=float(row["lon"]),
-                    lat=float(row["lat"]),
-                    acc=_opt(float, row["acc"]),
+                    lon=_finite(row["lon"]),
+                    lat=_finite(row["lat"]),
+                    acc=_opt(_finite, row["acc"]),
                     src=row["src"],
-                    alt=_opt(float, row["alt"]),
-                    spd=_opt(float, row["spd"]),
-                    hdg=_opt(float, row["hdg"]),
+                    alt=_opt(_finite, row["alt"]),
+                    spd=_opt(_finite, row["spd"]),
+                    hdg=_opt(_finite, row["hdg"]),
                     batt=_opt(int, row["batt"]),
                     sat=_opt(int, row["sat"]),
                 )
@@ -111,20 +149,21 @@ def from_csv(data: bytes, name: str) -> tuple[list[Fix], list[TrackProblem]]:
 
 
 def to_geojson(fixes: Iterable[Fix]) -> bytes:
-    """The fixes as a GeoJSON FeatureCollection of Points (WGS84 lon, lat), one per fix."""
-    features = []
-    for f in fixes:
-        r = f.record()
-        props = {k: v for k, v in r.items() if k not in ("kind", "lon", "lat")}
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
-                "properties": props,
-            }
-        )
-    doc = {"type": "FeatureCollection", "features": features}
-    return json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=0).encode("utf-8")
+    """The fixes as a GeoJSON FeatureCollection of Points (WGS84 lon, lat), one feature a line.
+
+    Written out directly (the same value texts as the canonical encoding) because a year's track
+    is half a million features.
+    """
+    features = ",\n".join(
+        '{"type":"Feature","geometry":{"type":"Point","coordinates":'
+        f"[{float_text(f.lon)},{float_text(f.lat)}]}},"
+        f'"properties":{{"device_id":{string_text(f.device_id)},"fix_time_ms":{int(f.fix_time_ms)},'
+        f'"seq":{int(f.seq)},"acc":{float_text(f.acc)},"src":{string_text(f.src)},'
+        f'"alt":{float_text(f.alt)},"spd":{float_text(f.spd)},"hdg":{float_text(f.hdg)},'
+        f'"batt":{int_text(f.batt)},"sat":{int_text(f.sat)}}}}}'
+        for f in fixes
+    )
+    return f'{{"type":"FeatureCollection","features":[\n{features}\n]}}\n'.encode()
 
 
 def _feature_fix(feature: Any) -> Fix:
@@ -158,10 +197,14 @@ def _feature_fix(feature: Any) -> Fix:
     )
 
 
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a finite number")
+
+
 def from_geojson(data: bytes, name: str) -> tuple[list[Fix], list[TrackProblem]]:
     """The fixes of a track GeoJSON and, for every feature that is not a fix, where and why."""
     try:
-        doc = json.loads(data.decode("utf-8"))
+        doc = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
         features: Sequence[Any] = doc["features"]
     except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
         return [], [TrackProblem(name, f"not a GeoJSON FeatureCollection: {exc}")]

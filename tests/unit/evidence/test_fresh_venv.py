@@ -90,7 +90,7 @@ def test_verify_in_the_fresh_venv(fresh: tuple[Path, Path], tmp_path: Path) -> N
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK:" in result.stdout
 
-    seals = world.members(case.zip_bytes)["seals.json"].replace(b'"count": 6', b'"count": 5', 1)
+    seals = world.members(case.zip_bytes)["seals.json"].replace(b'"count":6', b'"count":5', 1)
     bad = tmp_path / "bad.zip"
     bad.write_bytes(world.rezip(case.zip_bytes, {"seals.json": seals}))
     result = _run(python, src, "-m", "evidence", "verify", str(bad), "--key", str(case.public_pem))
