@@ -75,9 +75,9 @@ class _LocalClock:
 
 
 def to_csv(fixes: Iterable[Fix], zone: tzinfo = UTC) -> bytes:
-    """The fixes as UTF-8 CSV (header, then one row per fix, in the order given)."""
+    """The fixes as UTF-8 CSV (RFC 4180: CRLF line ends; header, then one row per fix, in order)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow((*CSV_COLUMNS, "fix_time_local"))
     clock = _LocalClock(zone)
     writer.writerows(
@@ -112,6 +112,26 @@ def _opt(conv: Callable[[str], Any], text: str) -> Any:
     return None if text == "" else conv(text)
 
 
+def _row_fix(raw: dict[str | None, str | None]) -> Fix:
+    row = {k: v for k, v in raw.items() if k is not None and v is not None}
+    if len(row) != len(raw):
+        raise ValueError("the row does not have one cell per column")
+    return Fix(
+        device_id=row["device_id"],
+        fix_time_ms=int(row["fix_time_ms"]),
+        seq=int(row["seq"]),
+        lon=_finite(row["lon"]),
+        lat=_finite(row["lat"]),
+        acc=_opt(_finite, row["acc"]),
+        src=row["src"],
+        alt=_opt(_finite, row["alt"]),
+        spd=_opt(_finite, row["spd"]),
+        hdg=_opt(_finite, row["hdg"]),
+        batt=_opt(int, row["batt"]),
+        sat=_opt(int, row["sat"]),
+    )
+
+
 def from_csv(data: bytes, name: str) -> tuple[list[Fix], list[TrackProblem]]:
     """The fixes of a track CSV and, for every row that is not a valid fix, where and why."""
     fixes: list[Fix] = []
@@ -120,31 +140,19 @@ def from_csv(data: bytes, name: str) -> tuple[list[Fix], list[TrackProblem]]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return [], [TrackProblem(name, f"not UTF-8 at byte {exc.start}")]
-    reader = csv.DictReader(io.StringIO(text))
-    missing = set(CSV_COLUMNS) - set(reader.fieldnames or ())
-    if missing:
-        return [], [TrackProblem(name, f"missing columns {sorted(missing)}")]
-    for row in reader:
-        where = f"{name} line {reader.line_num}"
-        try:
-            fixes.append(
-                Fix(
-                    device_id=row["device_id"],
-                    fix_time_ms=int(row["fix_time_ms"]),
-                    seq=int(row["seq"]),
-                    lon=_finite(row["lon"]),
-                    lat=_finite(row["lat"]),
-                    acc=_opt(_finite, row["acc"]),
-                    src=row["src"],
-                    alt=_opt(_finite, row["alt"]),
-                    spd=_opt(_finite, row["spd"]),
-                    hdg=_opt(_finite, row["hdg"]),
-                    batt=_opt(int, row["batt"]),
-                    sat=_opt(int, row["sat"]),
-                )
-            )
-        except (ValueError, TypeError) as exc:
-            problems.append(TrackProblem(where, f"not a fix: {exc}"))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        missing = set(CSV_COLUMNS) - set(reader.fieldnames or ())
+        if missing:
+            return [], [TrackProblem(name, f"missing columns {sorted(missing)}")]
+        for row in reader:
+            where = f"{name} line {reader.line_num}"
+            try:
+                fixes.append(_row_fix(row))
+            except (ValueError, TypeError) as exc:
+                problems.append(TrackProblem(where, f"not a fix: {exc}"))
+    except csv.Error as exc:
+        problems.append(TrackProblem(f"{name} line {reader.line_num}", f"not CSV: {exc}"))
     return fixes, problems
 
 
