@@ -136,7 +136,8 @@ def build_case_file(
             raise PackageError(f"chain name {name!r} must be an identifier")
         members[f"{CHAINS_DIR}{name}.json"] = _json(chain_document(name, export))
     for name in files:
-        if name in members or name in (MANIFEST, SIGNATURE) or name.startswith("/") or ".." in name:
+        reserved = name in members or name in (MANIFEST, SIGNATURE) or name.startswith(CHAINS_DIR)
+        if reserved or not name or name.startswith("/") or ".." in name.split("/"):
             raise PackageError(f"file name {name!r} is reserved or unsafe")
     members.update(files)
 

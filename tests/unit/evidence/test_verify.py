@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from evidence import keys
 from evidence.__main__ import main
 from evidence.canonical import canonical_bytes
+from evidence.errors import PackageError
+from evidence.package import build_case_file, chain_export
 from evidence.verify import Report, verify_case_file
 from tests.unit.evidence import world
 
@@ -223,3 +225,49 @@ def test_command_line(
     assert "cannot read" in capsys.readouterr().err
     assert main(["verify", str(good), "--key", str(good)]) == 1
     assert "not a PEM public key" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["manifest.json", "seals.json", "track/track.csv", "chains/x.json", "../x", "/etc/x", ""],
+)
+def test_reserved_or_unsafe_file_names_are_refused(case: world.World, name: str) -> None:
+    with pytest.raises(PackageError, match="reserved or unsafe"):
+        build_case_file(
+            private_key=case.private,
+            case={},
+            created_at_ms=world.DAY1,
+            zone=world.SHANGHAI,
+            fixes=[],
+            seals=[],
+            seal_starts={},
+            chains={},
+            files={name: b"x"},
+        )
+    with pytest.raises(PackageError, match="identifier"):
+        build_case_file(
+            private_key=case.private,
+            case={},
+            created_at_ms=world.DAY1,
+            zone=world.SHANGHAI,
+            fixes=[],
+            seals=[],
+            seal_starts={},
+            chains={"../audit": chain_export([])},
+            files={},
+        )
+
+
+def test_an_empty_case_file_verifies(case: world.World) -> None:
+    empty = build_case_file(
+        private_key=case.private,
+        case={"case_id": 1},
+        created_at_ms=world.DAY1,
+        zone=world.SHANGHAI,
+        fixes=[],
+        seals=[],
+        seal_starts={},
+        chains={"audit": chain_export([])},
+        files={},
+    )
+    assert check(case, empty).ok
