@@ -21,7 +21,9 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,10 +80,18 @@ def verify_case_file(data: bytes, public_keys: Sequence[Ed25519PublicKey]) -> Re
     report = Report()
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-        members = {i.filename: zf.read(i) for i in zf.infolist() if not i.is_dir()}
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+        members = {i.filename: zf.read(i) for i in infos}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError) as exc:
         report.fail("ZIP", f"cannot be read as a ZIP file ({exc})")
         return report
+    except (RuntimeError, NotImplementedError) as exc:  # encrypted, or an unknown compression
+        report.fail("ZIP", f"holds a member this verifier cannot read ({exc})")
+        return report
+    names = Counter(i.filename for i in infos)
+    for name, times in sorted(names.items()):
+        if times > 1:
+            report.fail(name, f"appears {times} times in the ZIP (tools may show either copy)")
     manifest_bytes = members.get(MANIFEST)
     signature = members.get(SIGNATURE)
     if manifest_bytes is None or signature is None:

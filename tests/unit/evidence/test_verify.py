@@ -271,3 +271,12 @@ def test_an_empty_case_file_verifies(case: world.World) -> None:
         files={},
     )
     assert check(case, empty).ok
+
+
+def test_a_second_copy_of_a_member_is_named(case: world.World) -> None:
+    fake = world.members(case.zip_bytes)["track/track.csv"].replace(b"W-002", b"W-009")
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        tampered = _without(case.zip_bytes, "", {"track/track.csv": fake})
+    report = check(case, tampered)
+    assert "track/track.csv" in places(report)
+    assert "appears 2 times" in report.findings[0].message
