@@ -112,45 +112,51 @@ def _opt(conv: Callable[[str], Any], text: str) -> Any:
     return None if text == "" else conv(text)
 
 
-def _row_fix(raw: dict[str | None, str | None]) -> Fix:
-    row = {k: v for k, v in raw.items() if k is not None and v is not None}
-    if len(row) != len(raw):
-        raise ValueError("the row does not have one cell per column")
+def _row_fix(cells: list[str], at: tuple[int, ...]) -> Fix:
+    device_id, t, seq, lon, lat, acc, src, alt, spd, hdg, batt, sat = (cells[i] for i in at)
     return Fix(
-        device_id=row["device_id"],
-        fix_time_ms=int(row["fix_time_ms"]),
-        seq=int(row["seq"]),
-        lon=_finite(row["lon"]),
-        lat=_finite(row["lat"]),
-        acc=_opt(_finite, row["acc"]),
-        src=row["src"],
-        alt=_opt(_finite, row["alt"]),
-        spd=_opt(_finite, row["spd"]),
-        hdg=_opt(_finite, row["hdg"]),
-        batt=_opt(int, row["batt"]),
-        sat=_opt(int, row["sat"]),
+        device_id=device_id,
+        fix_time_ms=int(t),
+        seq=int(seq),
+        lon=_finite(lon),
+        lat=_finite(lat),
+        acc=_opt(_finite, acc),
+        src=src,
+        alt=_opt(_finite, alt),
+        spd=_opt(_finite, spd),
+        hdg=_opt(_finite, hdg),
+        batt=_opt(int, batt),
+        sat=_opt(int, sat),
     )
 
 
 def from_csv(data: bytes, name: str) -> tuple[list[Fix], list[TrackProblem]]:
-    """The fixes of a track CSV and, for every row that is not a valid fix, where and why."""
+    """The fixes of a track CSV and, for every row that is not a valid fix, where and why.
+
+    Columns are found by the header's names; blank lines are skipped.
+    """
     fixes: list[Fix] = []
     problems: list[TrackProblem] = []
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return [], [TrackProblem(name, f"not UTF-8 at byte {exc.start}")]
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        missing = set(CSV_COLUMNS) - set(reader.fieldnames or ())
+        header = next(reader, [])
+        missing = set(CSV_COLUMNS) - set(header)
         if missing:
             return [], [TrackProblem(name, f"missing columns {sorted(missing)}")]
-        for row in reader:
-            where = f"{name} line {reader.line_num}"
+        at = tuple(header.index(c) for c in CSV_COLUMNS)
+        for cells in reader:
+            if not cells:
+                continue
             try:
-                fixes.append(_row_fix(row))
+                if len(cells) != len(header):
+                    raise ValueError(f"{len(cells)} cells under a header of {len(header)}")
+                fixes.append(_row_fix(cells, at))
             except (ValueError, TypeError) as exc:
-                problems.append(TrackProblem(where, f"not a fix: {exc}"))
+                problems.append(TrackProblem(f"{name} line {reader.line_num}", f"not a fix: {exc}"))
     except csv.Error as exc:
         problems.append(TrackProblem(f"{name} line {reader.line_num}", f"not CSV: {exc}"))
     return fixes, problems
