@@ -122,7 +122,11 @@ def unpack_text(joined: str | None, n: int) -> list[str] | None:
     """The ``n`` values SQL joined with newlines, or None when one of them held a newline."""
     if n == 0:
         return []
-    parts = (joined or "").split("\n")
+    text = joined or ""
+    first = text.split("\n", 1)[0]
+    if len(text) == n * (len(first) + 1) - 1 and text == "\n".join([first] * n):
+        return [first] * n  # one value throughout (one watch, one source): no split needed
+    parts = text.split("\n")
     return parts if len(parts) == n else None
 
 
