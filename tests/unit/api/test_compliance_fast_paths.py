@@ -5,17 +5,20 @@ return check and the map)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.compliance import coverage, measure
+from api.compliance import coverage, measure, report
 from api.compliance.service import defendant_only
 from api.tracks.analysis import RuleZone, Track, relate, unpack_text
 from geofence.relation import INSIDE, OUTSIDE, UNCERTAIN
 from geofence.zones import parse_zone
+from tests.unit.api.test_report_render import HEADER
+from tests.unit.api.test_report_render import _data as render_data
 
 T0 = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp() * 1000)
 MIN = 60_000
@@ -143,3 +146,17 @@ def test_measure_masks_are_the_zone_relations(
     for a, b in windows:
         excused |= (track.t_ms >= a) & (track.t_ms < b)
     assert m.outside_mask.tolist() == (wrong & ~excused).tolist()
+
+
+def test_the_page_for_the_pdf_draws_the_same_without_tooltips() -> None:
+    data, evidence = render_data()
+    screen = report.render_html(data, HEADER, evidence, "zh").body
+    paper = report.render_html(data, HEADER, evidence, "zh", tooltips=False).body
+    assert screen.count("<title>") > 1  # the page's own title and the tooltips
+    assert paper.count("<title>") == 1  # the page's own title only
+    for tag in ("<circle", "<rect", "<polyline", "<path", "<text"):
+        assert paper.count(tag) == screen.count(tag), tag
+    assert (
+        re.sub(r"<title>[^<]*</title>", "", screen.split("</head>", 1)[1])
+        == paper.split("</head>", 1)[1]
+    )
