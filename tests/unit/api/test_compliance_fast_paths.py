@@ -1,7 +1,7 @@
 """The shortcuts the 12-month report takes give what the general code gives: text columns of
 one value throughout, the defendant's fixes of a one-watch track, coverage of a track already in
-time order, and the masks ``measure`` returns (one zone check serves the score, the permits'
-return check and the map)."""
+time order, the masks ``measure`` returns (one zone check serves the score, the permits' return
+check and the map), a circle related only near it, and the page for the PDF."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from api.compliance import coverage, measure, report
 from api.compliance.service import defendant_only
-from api.tracks.analysis import RuleZone, Track, relate, unpack_text
-from geofence.relation import INSIDE, OUTSIDE, UNCERTAIN
+from api.tracks.analysis import RuleZone, Track, relate, relate_circle, unpack_text
+from geofence.relation import INSIDE, OUTSIDE, UNCERTAIN, relate_circles
 from geofence.zones import parse_zone
 from tests.unit.api.test_report_render import HEADER
 from tests.unit.api.test_report_render import _data as render_data
@@ -160,3 +160,31 @@ def test_the_page_for_the_pdf_draws_the_same_without_tooltips() -> None:
         re.sub(r"<title>[^<]*</title>", "", screen.split("</head>", 1)[1])
         == paper.split("</head>", 1)[1]
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    centre=st.tuples(st.floats(-180, 180), st.floats(-89.9, 89.9)),
+    circle_m=st.floats(1, 50_000),
+    offsets=st.lists(
+        st.tuples(st.floats(-0.5, 0.5), st.floats(-0.5, 0.5), st.floats(0, 5_000)),
+        min_size=1,
+        max_size=50,
+    ),
+    scale=st.sampled_from([1e-4, 1e-2, 1.0]),
+)
+def test_one_circle_relation_equals_the_exact_one(
+    centre: tuple[float, float],
+    circle_m: float,
+    offsets: list[tuple[float, float, float]],
+    scale: float,
+) -> None:
+    lon0, lat0 = centre
+    lon = np.array([lon0 + dx * scale for dx, _, _ in offsets])
+    lat = np.clip(np.array([lat0 + dy * scale for _, dy, _ in offsets]), -90, 90)
+    radius = np.array([r for _, _, r in offsets])
+    n = lon.size
+    exact = relate_circles(
+        lon, lat, radius, np.full(n, lon0), np.full(n, lat0), np.full(n, circle_m)
+    )
+    assert relate_circle(lon, lat, radius, lon0, lat0, circle_m).tolist() == exact.tolist()
