@@ -89,6 +89,13 @@ def silence_excused(policy: DevicePolicy, start: datetime, end: datetime) -> lis
     return clip(off, _ms(start), _ms(end))
 
 
+def _sorted(values: IntArray) -> IntArray:
+    """``values`` as int64 in ascending order; a track is in time order already, and checking
+    that is far cheaper than sorting it again."""
+    v = np.asarray(values, dtype=np.int64)
+    return v if v.size < 2 or bool(np.all(v[1:] >= v[:-1])) else np.sort(v)
+
+
 def _starts_in(a: int, b: int, step: int) -> int:
     """How many multiples of ``step`` lie in [a, b)."""
     return max(0, -(-b // step) - -(-a // step))
@@ -123,7 +130,7 @@ class Slots:
 def slots(t_ms: IntArray, windows: Sequence[Window], interval_s: float) -> Slots:
     """The slots of fixes at ``t_ms`` (any order) over ``windows`` (sorted, disjoint)."""
     step = max(1, round(interval_s * 1000))
-    k = np.sort(np.asarray(t_ms, dtype=np.int64) // step)  # a track is sorted already: cheap
+    k = _sorted(np.asarray(t_ms, dtype=np.int64) // step)
     starts = k[np.concatenate(([True], k[1:] != k[:-1]))] * step if k.size else k
     if windows:
         w0 = np.array([a for a, _ in windows], dtype=np.int64)
@@ -180,7 +187,7 @@ class Silence:
 def silences(t_ms: IntArray, windows: Sequence[Window], longer_than_s: float) -> list[Silence]:
     """Times without fixes longer than ``longer_than_s`` inside each window, the window's edges
     counting as the ends of a silence (a watch silent since its fitting is silent)."""
-    t = np.sort(np.asarray(t_ms, dtype=np.int64))
+    t = _sorted(t_ms)
     out: list[Silence] = []
     for a, b in windows:
         lo, hi = np.searchsorted(t, [a, b], side="left")

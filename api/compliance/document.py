@@ -145,7 +145,10 @@ def _markers(
 
 
 def _uncertain(data: ReportData) -> BoolArray:
-    """Fixes whose disk straddles the boundary of a stay-inside or stay-outside zone."""
+    """Fixes whose disk straddles the boundary of a stay-inside or stay-outside zone (as the
+    report measured them, or related here when it did not)."""
+    if data.uncertain_mask is not None:
+        return data.uncertain_mask
     out = np.zeros(len(data.track), dtype=bool)
     for rz in data.zones:
         if rz.kind in ("stay_inside", "stay_outside") and len(data.track):

@@ -20,7 +20,12 @@ from geofence.relation import INSIDE, OUTSIDE, UNCERTAIN
 class Measures:
     outside_s: float
     uncertain_s: float
+    #: Fixes certainly on the wrong side of a zone outside permits (they count as time outside).
     outside_mask: BoolArray
+    #: Fixes certainly on the wrong side of a zone, permits aside (a return after a permit).
+    wrong_mask: BoolArray
+    #: Fixes whose disk straddles the edge of a stay-inside or stay-outside zone, permits aside.
+    uncertain_mask: BoolArray
 
 
 def weights_s(track: Track, interval_s: float, end_ms: int) -> FloatArray:
@@ -39,7 +44,8 @@ def measure(
     interval_s: float,
     permit_windows_ms: Iterable[tuple[int, int]],
 ) -> Measures:
-    """Time certainly on the wrong side of a zone (outside permits) and time uncertain."""
+    """Time certainly on the wrong side of a zone (outside permits) and time uncertain, and
+    the masks they come from (each zone is related to the track once)."""
     received = len(track)
     excused = np.zeros(received, dtype=bool)
     for a, b in permit_windows_ms:
@@ -58,6 +64,8 @@ def measure(
         outside_s=float(w[outside].sum()),
         uncertain_s=float(w[unsure & ~wrong & ~excused].sum()),
         outside_mask=outside,
+        wrong_mask=wrong,
+        uncertain_mask=unsure,
     )
 
 

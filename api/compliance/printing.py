@@ -4,6 +4,7 @@ or PDF, and record the document's SHA-256 on the access-log entry of the read.""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import asyncpg
@@ -48,7 +49,9 @@ async def produce(
     )
     alerts = await document.load_evidence(conn=conn, case_id=case_id, rng=rng)
     # Drawing and WeasyPrint are CPU-bound: off the event loop, so other requests go on.
-    page = await run_in_threadpool(report.render_html, data, header, alerts, lang)
+    page = await run_in_threadpool(
+        partial(report.render_html, tooltips=fmt == "html"), data, header, alerts, lang
+    )
     if fmt == "pdf":
         body = await run_in_threadpool(report.render_pdf, page.body)
     else:

@@ -48,9 +48,17 @@ class Rendered:
 
 
 def render_html(
-    data: ReportData, header: Header, alerts: list[AlertEvidence], lang: Lang
+    data: ReportData,
+    header: Header,
+    alerts: list[AlertEvidence],
+    lang: Lang,
+    *,
+    tooltips: bool = True,
 ) -> Rendered:
-    """The whole printable page in ``lang``."""
+    """The whole printable page in ``lang``. ``tooltips``: each marker and day bar carries its
+    time and figures as an SVG ``<title>`` (shown on hover in a browser); a page for the PDF
+    leaves them out, as paper shows no tooltip and WeasyPrint styles every element it parses
+    (hundreds of them on a year's report: about a tenth of the PDF's time)."""
     r = data.report
     tz = ZoneInfo(r.timezone)
     w = words(lang)
@@ -72,6 +80,7 @@ def render_html(
         colour=COLOURS[r.code.value],
         share=share,
         data_sha256=digest,
+        tooltips=tooltips,
     )
     return Rendered(body, digest)
 

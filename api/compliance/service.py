@@ -49,6 +49,9 @@ class ReportData:
     violation_mask: BoolArray
     #: The access-log entry of this read (a rendered document's hash is recorded on it).
     access_id: int = 0
+    #: Fixes whose disk straddles the edge of a stay-inside or stay-outside zone, as measured
+    #: (None: not measured, the map relates the track to the zones itself).
+    uncertain_mask: BoolArray | None = None
 
 
 def _ms(t: datetime) -> int:
@@ -108,7 +111,8 @@ async def build(
         ],
     )
     permit_lines, not_kept = [], []
-    raw_outside = _outside_any(track, zones) if in_effect else m.outside_mask
+    #: Certainly-wrong-side fixes ignoring permits (for checking the return after a permit).
+    raw_outside = m.wrong_mask
     for p in permit_rows:
         adherence = "n/a"
         end = in_effect.get(p["id"])
@@ -193,16 +197,23 @@ async def build(
         generated_at=datetime.now(UTC),
     )
     violation = m.outside_mask | track.evidence
-    return ReportData(report, track, zones, violation, access_id)
+    return ReportData(report, track, zones, violation, access_id, m.uncertain_mask)
 
 
 def defendant_only(track: Track, windows: list[tuple[str, int, int]]) -> Track:
     """The fixes of ``track`` a defendant device took while assigned as such (device, start ms,
     end ms): a protected person's device reports for the case too."""
-    devices = np.asarray(track.device_id, dtype=object)
     keep = np.zeros(len(track), dtype=bool)
-    for device, a, b in windows:
-        keep |= (devices == device) & (track.t_ms >= a) & (track.t_ms < b)
+    if len(set(track.device_id)) <= 1 and bool(np.all(track.t_ms[1:] >= track.t_ms[:-1])):
+        # One device (the common case): its windows are time ranges of the sorted track.
+        for device, a, b in windows:
+            if track.device_id and device == track.device_id[0]:
+                lo, hi = np.searchsorted(track.t_ms, [a, b], side="left")
+                keep[int(lo) : int(hi)] = True
+    else:
+        devices = np.asarray(track.device_id, dtype=object)
+        for device, a, b in windows:
+            keep |= (devices == device) & (track.t_ms >= a) & (track.t_ms < b)
     if keep.all():
         return track
     idx = np.flatnonzero(keep)
@@ -217,11 +228,6 @@ def defendant_only(track: Track, windows: list[tuple[str, int, int]]) -> Track:
         src=[track.src[i] for i in idx],
         verdict=track.verdict[keep],
     )
-
-
-def _outside_any(track: Track, zones: list[RuleZone]) -> BoolArray:
-    """Certainly-wrong-side fixes ignoring permits (for checking the return after a permit)."""
-    return measure.measure(track, zones, end_ms=0, interval_s=1, permit_windows_ms=[]).outside_mask
 
 
 def _coverage(

@@ -122,7 +122,11 @@ def unpack_text(joined: str | None, n: int) -> list[str] | None:
     """The ``n`` values SQL joined with newlines, or None when one of them held a newline."""
     if n == 0:
         return []
-    parts = (joined or "").split("\n")
+    text = joined or ""
+    first = text.split("\n", 1)[0]
+    if len(text) == n * (len(first) + 1) - 1 and text == "\n".join([first] * n):
+        return [first] * n  # one value throughout (one watch, one source): no split needed
+    parts = text.split("\n")
     return parts if len(parts) == n else None
 
 
@@ -211,12 +215,42 @@ def relate(track: Track, zone: Zone) -> npt.NDArray[np.int8]:
     if zone.kind is ZoneKind.CIRCLE:
         assert zone.radius_m is not None
         centre = zone.geometry
-        n = len(track)
-        return relate_circles(
-            track.lon, track.lat, radius, np.full(n, centre.x), np.full(n, centre.y),
-            np.full(n, zone.radius_m),
-        )  # fmt: skip
+        return relate_circle(track.lon, track.lat, radius, centre.x, centre.y, zone.radius_m)
     return compiled(zone).relate(track.lon, track.lat, radius)
+
+
+#: Metres a degree of latitude spans at least (110,574 m at the equator), and a degree of
+#: longitude at least, times the cosine of the latitude (111,319 m times it).
+_M_PER_DEGREE = 110_000.0
+#: How far (m) beyond a circle and its disk a fix must be, by that lower bound, to be related
+#: without the exact computation.
+_FAR_SLACK_M = 1_000.0
+
+
+def relate_circle(
+    lon: FloatArray, lat: FloatArray, radius: FloatArray, lon0: float, lat0: float, circle_m: float
+) -> npt.NDArray[np.int8]:
+    """``geofence.relation.relate_circles`` against one circle, computed only for the fixes that
+    may be near it: a fix whose latitude or longitude alone puts it over 1 km beyond the circle
+    and its disk (by a lower bound of the distance) is OUTSIDE, as the exact computation would
+    find. A year of fixes is mostly far from a victim's 300 m circle."""
+    limit = circle_m + radius + _FAR_SLACK_M
+    far = np.abs(lat - lat0) * _M_PER_DEGREE > limit
+    reach = float(limit.max(initial=0.0)) / _M_PER_DEGREE
+    if abs(lat0) + reach < 89.0:
+        # Fixes not far in latitude lie within ``reach`` of the centre's: the cosine of their
+        # mean latitude with it is at least ``cos_low``.
+        cos_low = float(np.cos(np.radians(abs(lat0) + reach)))
+        far |= np.abs(wrap_degrees(lon - lon0)) * (_M_PER_DEGREE * cos_low) > limit
+    out = np.full(lon.shape, OUTSIDE, dtype=np.int8)
+    near = np.flatnonzero(~far)
+    if near.size:
+        k = near.size
+        out[near] = relate_circles(
+            lon[near], lat[near], radius[near], np.full(k, lon0), np.full(k, lat0),
+            np.full(k, circle_m),
+        )  # fmt: skip
+    return out
 
 
 def keep_mask(track: Track, zones: Iterable[RuleZone]) -> BoolArray:
