@@ -32,6 +32,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -69,6 +70,14 @@ _C, _V, _U, _NA = (int(v) for v in Verdict)
 _VERDICTS = tuple(Verdict)
 
 
+class PreparedRules(NamedTuple):
+    """Rules and zones with their rule book, built aside for ``GeofenceEngine.install``."""
+
+    rules: tuple[Rule, ...]
+    zones: dict[int, Zone]
+    book: RuleBook
+
+
 class GeofenceEngine:
     """Evaluates batches of fixes against the positional rules of their cases."""
 
@@ -94,11 +103,31 @@ class GeofenceEngine:
         new_rules, new_zones = tuple(rules), {z.zone_id: z for z in zones}
         if new_rules == self._rules and new_zones == self._zones:
             return
-        self._parked.update({(s.case_id, s.rule_id): s for s in self.export_states()})
-        self._rules, self._zones = new_rules, new_zones
-        self._book = RuleBook(new_rules, new_zones, self._cache)
-        self._reset_slots()
-        self.load_states(self._parked.values())
+        self.install(self.prepare_rules(new_rules, new_zones.values()))
+
+    def prepare_rules(self, rules: Sequence[Rule], zones: Iterable[Zone]) -> PreparedRules:
+        """The rule book of ``rules`` and ``zones``, built aside: nothing the engine evaluates
+        with changes until ``install`` swaps it in (zones already compiled are reused)."""
+        new_rules, new_zones = tuple(rules), {z.zone_id: z for z in zones}
+        return PreparedRules(new_rules, new_zones, RuleBook(new_rules, new_zones, self._cache))
+
+    def same_rules(self, rules: Sequence[Rule], zones: Iterable[Zone]) -> bool:
+        """True when ``rules`` and ``zones`` are the ones installed."""
+        return tuple(rules) == self._rules and {z.zone_id: z for z in zones} == self._zones
+
+    def install(self, prepared: PreparedRules) -> None:
+        """Swap ``book`` in, between batches: the current states move to their slots in the new
+        book (states of rules it no longer has are parked), then every reference is replaced at
+        once, so an evaluation never sees half of a rule change."""
+        book = prepared.book
+        parked = dict(self._parked)
+        parked.update({(s.case_id, s.rule_id): s for s in self.export_states()})
+        slots = SlotStates(book.keys, book.rules)
+        for key in [k for k in parked if k in book.slot_of_key]:
+            slots.store(book.slot_of_key[key], parked.pop(key))
+        self._rules, self._zones = prepared.rules, prepared.zones
+        self._book, self._slots, self._parked = book, slots, parked
+        self._link_protected()
 
     def set_permits(self, permits: Sequence[LeavePermit]) -> None:
         """Install the approved leave permits (replacing the previous set)."""
