@@ -64,7 +64,8 @@ FixKey = tuple[str, datetime, int]
 
 @dataclass(frozen=True)
 class EvaluationInput:
-    """What one ingest batch offers evaluation: accepted fixes (per device, fix-time order),
+    """What one ingest batch offers evaluation: accepted fixes (in arrival order: the engine
+    judges each device's in that order, an upload being the fixes received together),
     statuses, events, and fixes refused as impossible jumps."""
 
     pings: Sequence[Ping]
@@ -89,6 +90,12 @@ class Evaluator:
     engine: GeofenceEngine = field(default_factory=GeofenceEngine)
     ruleset: Ruleset | None = None
     states: StateCache = field(default_factory=StateCache)
+
+    def forget(self) -> None:
+        """Drop the cached ruleset and states (after a failed evaluation, whose transaction
+        was rolled back): the next evaluation reads them again."""
+        self.ruleset = None
+        self.states.clear()
 
     async def load_ruleset(self, conn: asyncpg.Connection) -> Ruleset:
         """The ruleset at the database's current version (reloaded only when it moved)."""
@@ -161,7 +168,8 @@ class Evaluator:
             p.device_id for p, c in zip(chosen, chosen_cases, strict=True) if c in rs.crossing_cases
         }
         await self._load(conn, rs, cases, sorted({p.device_id for p in chosen}), sorted(crossing))
-        result = self.engine.evaluate(fix_batch(chosen, chosen_cases))
+        received = np.fromiter((epoch_ms(p.received_at) for p in chosen), np.int64, len(chosen))
+        result = self.engine.evaluate(fix_batch(chosen, chosen_cases), received)
         await self.states.save(conn, self.engine.export_states(result.touched_keys))
         await self._save_tracks(conn, crossing)
         ops: list[AlertOp] = []

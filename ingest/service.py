@@ -5,7 +5,8 @@ directory warm-up, metrics endpoint, MQTT consumer (subscribed: the broker queue
 alert rules warm-up. The loop takes a batch (``batch_max`` messages or ``batch_max_wait_ms``
 after the first), runs it through the stages, and repeats until asked to stop; then it drains
 what is already received, within ``shutdown_deadline_s``, and disconnects. A batch interrupted
-by the deadline is not acknowledged: the broker redelivers it.
+by the deadline is not acknowledged: the broker redelivers it. Every ``SWEEP_EVERY_S``, between
+batches, the sweeper judges stored fixes that their batch could not judge (``alerts.sweep``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from contextlib import AsyncExitStack
 
 from alerts.hook import AlertHook
 from alerts.metrics import AlertMetrics
+from alerts.sweep import Sweeper
 from broker.aio import AsyncioSource
 from broker.client import ConnectOptions, MessageSource, PahoSource
 from config.runtime import settle_gc
@@ -25,8 +27,9 @@ from config.settings import Settings
 from ingest.db import Database
 from ingest.decode import TOPIC_FILTERS, Decoder
 from ingest.directory import DeviceDirectory
+from ingest.judging import Judge, JudgeMetrics
 from ingest.metrics import IngestMetrics
-from ingest.pipeline import Batch, EvaluateHook, Pipeline, build_stages, run_batch
+from ingest.pipeline import Batch, Pipeline, build_stages, run_batch
 from ingest.validate import CheckContext, Limits
 from ingest.writer import BatchWriter
 from store.migrate import migrate, wait_for_database
@@ -59,23 +62,33 @@ def message_source(kind: str, options: ConnectOptions) -> MessageSource:
     return PahoSource(options)
 
 
-async def evaluate_hooks(
+#: Seconds between the sweeper's rounds (it runs between batches).
+SWEEP_EVERY_S = 1.0
+
+
+async def judging(
     settings: Settings, metrics: IngestMetrics, db: Database
-) -> list[EvaluateHook]:
-    """Evaluation hooks for the evaluate stage: zone and device-condition alerts, written in the
-    batch's transaction (their metrics on the ingester's registry). Their rules are loaded
-    before the first batch is taken, so that the first batch does not stall on that."""
+) -> tuple[Judge, Sweeper]:
+    """The judge of the write stage (zone and device-condition alerts, written in the batch's
+    transaction, their metrics on the ingester's registry) and the sweeper of what it could not
+    judge, sharing one evaluator. Its rules are loaded before the first batch is taken, so that
+    the first batch does not stall on that."""
     alerts = AlertHook(settings.alerts, AlertMetrics(metrics.registry))
     await db.run(alerts.evaluator.load_ruleset, dedicated=False)
-    return [alerts]
+    judge_metrics = JudgeMetrics(metrics.registry)
+    judge = Judge([alerts], judge_metrics)
+    return judge, Sweeper(alerts.evaluator, judge_metrics)
 
 
 class Ingester:
     """The batch loop over a message source; ``stop()`` ends it after a drain."""
 
-    def __init__(self, settings: Settings, pipeline: Pipeline) -> None:
+    def __init__(
+        self, settings: Settings, pipeline: Pipeline, sweeper: Sweeper | None = None
+    ) -> None:
         self.settings = settings
         self.pipeline = pipeline
+        self.sweeper = sweeper
         self.stages = build_stages(pipeline)
         split = [name for name, _ in self.stages].index("write")
         #: decode .. evaluate, then write and ack.
@@ -84,6 +97,11 @@ class Ingester:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    async def sweep(self) -> None:
+        """One sweeper round (between batches: the batch in commit is finished first)."""
+        if self.sweeper is not None:
+            await self.pipeline.db.run(self.sweeper.sweep)
 
     async def run(self) -> None:
         """Take and process batches until stopped; then drain what was received."""
@@ -94,8 +112,15 @@ class Ingester:
         # Batch N commits while batch N+1 is decoded and validated: the database works on one
         # core while Python works on the other. Commits stay sequential and in order.
         pending: asyncio.Task[None] | None = None
+        next_sweep = time.monotonic()
         try:
             while not self._stopping.is_set():
+                if time.monotonic() >= next_sweep:
+                    if pending is not None:
+                        await pending
+                        pending = None
+                    await self.sweep()
+                    next_sweep = time.monotonic() + SWEEP_EVERY_S
                 messages = await source.next_batch(ing.batch_max, wait_s)
                 metrics.queue_depth.set(source.depth)
                 if messages:
@@ -139,7 +164,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         source: MessageSource = await stack.enter_async_context(
             message_source(settings.mqtt.client, connect_options(settings))
         )
-        hooks = await evaluate_hooks(settings, metrics, db)
+        judge, sweeper = await judging(settings, metrics, db)
         limits = Limits(ing.future_tolerance_s, ing.max_age_days, ing.max_speed_mps)
         pipeline = Pipeline(
             decoder=Decoder(max_payload_bytes=ing.max_payload_bytes),
@@ -148,10 +173,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             metrics=metrics,
             source=source,
             db=db,
-            writer=BatchWriter(),
-            hooks=hooks,
+            writer=BatchWriter(judge),
         )
-        ingester = Ingester(settings, pipeline)
+        ingester = Ingester(settings, pipeline, sweeper)
         settle_gc()
         log.info("ingester started", extra={"client_id": ing.client_id, "devices": warmed})
         task = asyncio.create_task(ingester.run())
