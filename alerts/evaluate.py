@@ -9,15 +9,13 @@ For one batch, in the batch's transaction (so results commit with the fixes, or 
    differs from the cached copy are decoded) and the devices' last fixes, evaluate with the
    geofence engine (each device's fixes in arrival order), persist changed states and tracks;
 4. device conditions (strap, battery, power, impossible movement, end of silence), judged by
-   each case's device rules at the record's own time (``geofence.device``): for a case with an
-   alerting speed limit, each fix is measured against the fix stored just before it; load the
-   open conditions (all of them for cases with statuses, events, refused jumps or too fast
-   fixes), step, persist;
+   the case's device rules at the record's own time (``geofence.device``; a speed limit measures
+   each fix from the one stored just before it): load the open conditions (all for cases with
+   statuses, events, refused jumps or too fast fixes), step, persist;
 5. apply the resulting alert operations (idempotent per episode and event key).
 
-The engine's in-memory state is overwritten before each evaluation with what the database holds,
-so a retried transaction or a batch that another ingester handled before gives the same result.
-"""
+The engine's state is overwritten before each evaluation with what the database holds, so a
+retried transaction or a batch another ingester handled before gives the same result."""
 
 from __future__ import annotations
 
@@ -89,9 +87,8 @@ class Evaluator:
     engine: GeofenceEngine = field(default_factory=GeofenceEngine)
     ruleset: Ruleset | None = None
     states: StateCache = field(default_factory=StateCache)
-    #: Zone rows by id (with their row version) and the zones parsed from them, between reloads.
     _zones: dict[int, asyncpg.Record] = field(default_factory=dict)
-    _parsed: ParsedZones = field(default_factory=dict)
+    _parsed: ParsedZones = field(default_factory=dict)  # zone rows (with versions) and zones
 
     def forget(self) -> None:
         """Drop the cached ruleset and states (after a failed evaluation, whose transaction
@@ -143,15 +140,18 @@ class Evaluator:
             self._parsed.pop(z, None)
         return [kept[z] for z in versions if z in kept]
 
-    async def run(self, conn: asyncpg.Connection, batch: EvaluationInput) -> list[AlertOp]:
-        """Evaluate ``batch`` in the caller's transaction; returns the operations that opened
-        alerts."""
+    async def run(
+        self, conn: asyncpg.Connection, batch: EvaluationInput, *, locked: bool = False
+    ) -> list[AlertOp]:
+        """Evaluate ``batch`` in the caller's transaction (``locked``: its devices' advisory
+        locks are held already); returns the operations that opened alerts."""
         started = time.perf_counter()
         devices = batch.device_ids()
         if not devices:
             return []
         rs = await self.load_ruleset(conn)
-        await conn.execute(sql.LOCK_DEVICES, devices)
+        if not locked:
+            await conn.execute(sql.LOCK_DEVICES, devices)
         #: Per fix: the case its device reports for as a defendant at the fix time.
         cases = [rs.case_of(p.device_id, p.fix_time.timestamp()) for p in batch.pings]
         ops = await self._positional(conn, rs, batch.pings, cases)

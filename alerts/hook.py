@@ -44,7 +44,7 @@ class AlertHook:
         if not batch.device_ids():
             return
         try:
-            await self.evaluator.run(conn, batch)
+            await self.evaluator.run(conn, batch, locked=True)
         except Exception:
             self.metrics.evaluation_errors.inc()
             self.evaluator.forget()

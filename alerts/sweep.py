@@ -56,7 +56,7 @@ class Sweeper:
         pings = [_ping(r) for r in rows if r["fix_time"] is not None]
         try:
             async with conn.transaction():
-                await self.evaluator.run(conn, EvaluationInput(pings))
+                await self.evaluator.run(conn, EvaluationInput(pings), locked=True)
         except TRANSIENT:
             raise
         except Exception as exc:
