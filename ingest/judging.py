@@ -13,8 +13,8 @@ propagate, so the whole batch is retried.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -88,8 +88,6 @@ class Judge:
 
     hooks: list[EvaluateHook]
     metrics: JudgeMetrics
-    #: Called when a hook failed (after its savepoint was rolled back): drops caches.
-    on_failure: list[Callable[[], None]] = field(default_factory=list)
 
     async def __call__(self, conn: asyncpg.Connection, batch: Batch, stored: int) -> None:
         if not self.hooks:
@@ -134,8 +132,6 @@ class Judge:
                     "evaluation failed; its fixes are queued for the sweeper",
                     extra={"hook": hook.__name__, "fixes": len(pings)},
                 )
-                for forget in self.on_failure:
-                    forget()
                 failed = failed or f"{hook.__name__}: {type(exc).__name__}: {exc}"[:500]
         return failed
 
@@ -169,7 +165,3 @@ async def enqueue(conn: asyncpg.Connection, pings: Sequence[Ping], why: str) -> 
         [p.seq for p in pings],
         why,
     )
-
-
-#: What the sweeper runs between batches (``alerts.sweep.Sweeper.sweep`` in the ingester).
-SweepRound = Callable[[asyncpg.Connection], Awaitable[int]]
