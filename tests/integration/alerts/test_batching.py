@@ -11,6 +11,7 @@ buffer's real span, and no episode left open.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import asyncpg
@@ -147,8 +148,11 @@ def test_a_rule_added_judges_a_fix_published_one_second_later(settings: Settings
         )  # fmt: skip
         client.disconnect()
         log = services.process_log(proc)
-    loads = [line for line in log.splitlines() if '"ruleset loaded"' in line]
+    loads = [json.loads(line) for line in log.splitlines() if '"ruleset loaded"' in line]
     assert len(loads) >= 2  # the start-up load and the reload after the rule was added
+    reload_s = loads[-1]["seconds"]
+    print(f"reload after the rule was added: {reload_s} s")  # the figure, with pytest -s
+    assert reload_s < 1.0
     found = rows(
         settings, "SELECT started_at, kind FROM alerts WHERE rule_id = %(r)s", {"r": rule_id}
     )
