@@ -36,10 +36,17 @@ class Sweeper:
     devices: int = 64
     fixes: int = 5_000
 
+    async def waiting(self, conn: asyncpg.Connection) -> bool:
+        """Whether any fix waits (one index probe; it uses no evaluator, so it may run while a
+        batch commits)."""
+        if await conn.fetchval(sql.ANY_QUEUED):
+            return True
+        self.metrics.unjudged.set(0)
+        return False
+
     async def sweep(self, conn: asyncpg.Connection) -> int:
         """Judge what is waiting (up to the round's limits); returns how many fixes were judged."""
-        if not await conn.fetchval(sql.ANY_QUEUED):
-            self.metrics.unjudged.set(0)
+        if not await self.waiting(conn):
             return 0
         judged = 0
         async with conn.transaction():

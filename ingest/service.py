@@ -98,6 +98,13 @@ class Ingester:
     def stop(self) -> None:
         self._stopping.set()
 
+    async def queue_waiting(self) -> bool:
+        """Whether stored fixes wait to be judged (checked on a pooled connection, beside the
+        batch in commit)."""
+        if self.sweeper is None:
+            return False
+        return await self.pipeline.db.run(self.sweeper.waiting, dedicated=False)
+
     async def sweep(self) -> None:
         """One sweeper round (between batches: the batch in commit is finished first)."""
         if self.sweeper is not None:
@@ -116,11 +123,12 @@ class Ingester:
         try:
             while not self._stopping.is_set():
                 if time.monotonic() >= next_sweep:
-                    if pending is not None:
-                        await pending
-                        pending = None
-                    await self.sweep()
                     next_sweep = time.monotonic() + SWEEP_EVERY_S
+                    if await self.queue_waiting():
+                        if pending is not None:
+                            await pending
+                            pending = None
+                        await self.sweep()
                 messages = await source.next_batch(ing.batch_max, wait_s)
                 metrics.queue_depth.set(source.depth)
                 if messages:
