@@ -5,20 +5,17 @@ For one batch, in the batch's transaction (so results commit with the fixes, or 
 1. reload the ruleset if its version moved (``alert_config_version``, bumped by triggers);
 2. lock the batch's devices (``pg_advisory_xact_lock``, in device order) so two ingesters that
    got messages of one device evaluate them one after the other;
-3. positional rules: load the (case, rule) states (``alerts.statecache``: only the rows whose
-   version differs from the cached copy are decoded) and the devices' last fixes *inside* the
-   transaction, evaluate with the geofence engine, persist the states that changed and tracks;
+3. positional rules: load the (case, rule) states (``alerts.statecache``: only rows whose version
+   differs from the cached copy are decoded) and the devices' last fixes, evaluate with the
+   geofence engine (each device's fixes in arrival order), persist changed states and tracks;
 4. device conditions (strap, battery, power, impossible movement, end of silence), judged by
-   each case's device rules at the record's own time (``geofence.device``): for a case with an
-   alerting speed limit, each fix is measured against the fix stored just before it; load the
-   open conditions (all of them for cases with statuses, events, refused jumps or too fast
-   fixes), step, persist;
+   the case's device rules at the record's own time (``geofence.device``; a speed limit measures
+   each fix from the one stored just before it): load the open conditions (all for cases with
+   statuses, events, refused jumps or too fast fixes), step, persist;
 5. apply the resulting alert operations (idempotent per episode and event key).
 
-The engine's in-memory state is overwritten before each evaluation with what the database holds
-(cached copies are checked against the rows' versions), so a retried transaction or a batch that
-another ingester handled before gives the same result.
-"""
+The engine's state is overwritten before each evaluation with what the database holds, so a
+retried transaction or a batch another ingester handled before gives the same result."""
 
 from __future__ import annotations
 
@@ -37,7 +34,7 @@ from alerts.episodes import AlertOp, dedupe_evidence, from_geofence, from_transi
 from alerts.kinds import AlertKind
 from alerts.metrics import AlertMetrics
 from alerts.record import apply_ops
-from alerts.ruleset import Ruleset, build_ruleset
+from alerts.ruleset import ParsedZones, Ruleset, build_ruleset
 from alerts.statecache import StateCache
 from config.settings import AlertsSettings
 from geofence.batch import FixBatch
@@ -64,7 +61,8 @@ FixKey = tuple[str, datetime, int]
 
 @dataclass(frozen=True)
 class EvaluationInput:
-    """What one ingest batch offers evaluation: accepted fixes (per device, fix-time order),
+    """What one ingest batch offers evaluation: accepted fixes (in arrival order: the engine
+    judges each device's in that order, an upload being the fixes received together),
     statuses, events, and fixes refused as impossible jumps."""
 
     pings: Sequence[Ping]
@@ -89,40 +87,71 @@ class Evaluator:
     engine: GeofenceEngine = field(default_factory=GeofenceEngine)
     ruleset: Ruleset | None = None
     states: StateCache = field(default_factory=StateCache)
+    _zones: dict[int, asyncpg.Record] = field(default_factory=dict)
+    _parsed: ParsedZones = field(default_factory=dict)  # zone rows (with versions) and zones
+
+    def forget(self) -> None:
+        """Drop the cached ruleset and states (after a failed evaluation, whose transaction
+        was rolled back): the next evaluation reads them again."""
+        self.ruleset = None
+        self.states.clear()
 
     async def load_ruleset(self, conn: asyncpg.Connection) -> Ruleset:
-        """The ruleset at the database's current version (reloaded only when it moved)."""
+        """The ruleset at the database's current version (reloaded only when it moved): only
+        zones whose row moved are fetched and parsed; the rule book is built aside, swapped in."""
         version = await conn.fetchval(alert_config.SELECT_VERSION)
         if self.ruleset is not None and self.ruleset.version == version:
             return self.ruleset
         started = time.perf_counter()
+        zones = await self._zone_rows(conn)
         rs = build_ruleset(
             version,
             cases=await conn.fetch(alert_config.SELECT_CASES),
             rules=await conn.fetch(alert_config.SELECT_RULES),
-            zones=await conn.fetch(alert_config.SELECT_ZONES),
+            zones=zones,
             permits=await conn.fetch(alert_config.SELECT_PERMITS, LATE_HORIZON_S),
             assignments=await conn.fetch(alert_config.SELECT_ASSIGNMENTS, LATE_HORIZON_S),
+            parsed=self._parsed,
         )
-        self.engine.set_rules(rs.rules, rs.zones)
+        built = time.perf_counter()
+        if not self.engine.same_rules(rs.rules, rs.zones):
+            self.engine.install(self.engine.prepare_rules(rs.rules, rs.zones))
         self.engine.set_permits(rs.permits)
         self.ruleset = rs
+        done = time.perf_counter()
         log.info(
             "ruleset loaded",
             extra={"version": version, "rules": len(rs.rules), "zones": len(rs.zones),
-                   "seconds": round(time.perf_counter() - started, 3)},
+                   "seconds": round(done - started, 3), "read_s": round(built - started, 3),
+                   "install_s": round(done - built, 3)},
         )  # fmt: skip
         return rs
 
-    async def run(self, conn: asyncpg.Connection, batch: EvaluationInput) -> list[AlertOp]:
-        """Evaluate ``batch`` in the caller's transaction; returns the operations that opened
-        alerts."""
+    async def _zone_rows(self, conn: asyncpg.Connection) -> list[asyncpg.Record]:
+        """The zone rows evaluation uses, fetching only those whose row version moved."""
+        versions = {r["id"]: r["v"] for r in await conn.fetch(sql.SELECT_ZONE_VERSIONS)}
+        kept = self._zones
+        stale = [z for z, v in versions.items() if z not in kept or kept[z]["v"] != v]
+        if stale:
+            for r in await conn.fetch(sql.SELECT_ZONES_BY_ID, stale):
+                kept[r["id"]] = r
+        for z in [z for z in kept if z not in versions]:
+            del kept[z]
+            self._parsed.pop(z, None)
+        return [kept[z] for z in versions if z in kept]
+
+    async def run(
+        self, conn: asyncpg.Connection, batch: EvaluationInput, *, locked: bool = False
+    ) -> list[AlertOp]:
+        """Evaluate ``batch`` in the caller's transaction (``locked``: its devices' advisory
+        locks are held already); returns the operations that opened alerts."""
         started = time.perf_counter()
         devices = batch.device_ids()
         if not devices:
             return []
         rs = await self.load_ruleset(conn)
-        await conn.execute(sql.LOCK_DEVICES, devices)
+        if not locked:
+            await conn.execute(sql.LOCK_DEVICES, devices)
         #: Per fix: the case its device reports for as a defendant at the fix time.
         cases = [rs.case_of(p.device_id, p.fix_time.timestamp()) for p in batch.pings]
         ops = await self._positional(conn, rs, batch.pings, cases)
@@ -162,7 +191,8 @@ class Evaluator:
             p.device_id for p, c in zip(chosen, chosen_cases, strict=True) if c in rs.crossing_cases
         }
         await self._load(conn, rs, cases, sorted({p.device_id for p in chosen}), sorted(crossing))
-        result = self.engine.evaluate(fix_batch(chosen, chosen_cases))
+        received = np.fromiter((epoch_ms(p.received_at) for p in chosen), np.int64, len(chosen))
+        result = self.engine.evaluate(fix_batch(chosen, chosen_cases), received)
         await self.states.save(conn, self.engine.export_states(result.touched_keys))
         await self._save_tracks(conn, crossing)
         ops: list[AlertOp] = []

@@ -1,17 +1,16 @@
-"""The ingester's evaluate hook: alert evaluation as an effect of the batch's transaction.
+"""The ingester's evaluate hook: alert evaluation inside the batch's write transaction.
 
-The hook itself only captures the batch; the work runs inside the write transaction (after the
-fixes, statuses and events are stored) so alerts, their timeline and outbox rows commit with the
-fixes and the MQTT acknowledgement follows the commit. Evaluation runs under a savepoint: if it
-fails for a reason other than the database being unavailable, it is rolled back, logged and
-counted, and the batch still commits (fixes are never held hostage by an alert bug). Transient
-database errors propagate so that the ingester retries the whole batch.
+The write stage (``ingest.judging.Judge``) calls the hook after the fixes, statuses and events are
+stored, under a savepoint and with the batch's devices locked, with the fixes that are new rows
+in arrival order, so alerts, their timeline and outbox rows commit with the fixes and the MQTT
+acknowledgement follows the commit. If evaluation fails, the hook drops the evaluator's caches
+and raises: the judge rolls the savepoint back and queues the fixes for the sweeper
+(``alerts.sweep``), so a failure delays their alerts but never drops them.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -19,21 +18,6 @@ from alerts.evaluate import EvaluationInput, Evaluator
 from alerts.metrics import AlertMetrics
 from config.settings import AlertsSettings
 from ingest.models import Event, Ping, Reject, Status
-
-log = logging.getLogger(__name__)
-
-Effect = Callable[[asyncpg.Connection], Awaitable[None]]
-
-#: Errors that mean "retry the batch", not "evaluation is broken".
-TRANSIENT = (
-    OSError,
-    TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.DeadlockDetectedError,
-    asyncpg.exceptions.SerializationError,
-    asyncpg.exceptions.OperatorInterventionError,
-)
 
 
 class AlertHook:
@@ -47,29 +31,21 @@ class AlertHook:
 
     async def __call__(
         self,
+        conn: asyncpg.Connection,
         pings: Sequence[Ping],
-        late: Sequence[bool],
         *,
         statuses: Sequence[Status] = (),
         events: Sequence[Event] = (),
         rejects: Sequence[Reject] = (),
-    ) -> list[Effect]:
-        """One effect evaluating the batch (late fixes are found by the engine's watermarks)."""
+    ) -> None:
+        """Evaluate the batch (lateness is the engine's, from its watermarks)."""
         jumps = [r for r in rejects if r.reasons == ("impossible_speed",) and r.device_id]
         batch = EvaluationInput(list(pings), list(statuses), list(events), jumps)
         if not batch.device_ids():
-            return []
-
-        async def effect(conn: asyncpg.Connection) -> None:
-            try:
-                async with conn.transaction():
-                    await self.evaluator.run(conn, batch)
-            except TRANSIENT:
-                raise
-            except Exception:
-                log.exception("alert evaluation failed; the batch commits without it")
-                self.metrics.evaluation_errors.inc()
-                self.evaluator.ruleset = None
-                self.evaluator.states.clear()
-
-        return [effect]
+            return
+        try:
+            await self.evaluator.run(conn, batch, locked=True)
+        except Exception:
+            self.metrics.evaluation_errors.inc()
+            self.evaluator.forget()
+            raise

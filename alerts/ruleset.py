@@ -17,7 +17,7 @@ battery_critical, power_off, impossible_speed) are kept per case as ``geofence.d
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from functools import cached_property
@@ -232,8 +232,28 @@ def permit_from(row: Row) -> LeavePermit:
     )
 
 
+def _zone_parser(parsed: ParsedZones | None) -> Callable[[Row], GeoZone]:
+    """``zone_from``, through ``parsed`` when given (keyed by zone id and row version)."""
+    if parsed is None:
+        return zone_from
+
+    def zone_of(row: Row) -> GeoZone:
+        known = parsed.get(int(row["id"]))
+        if known is not None and known[0] == row["v"]:
+            return known[1]
+        zone = zone_from(row)
+        parsed[int(row["id"])] = (int(row["v"]), zone)
+        return zone
+
+    return zone_of
+
+
 def _epoch(moment: datetime | None, default: float) -> float:
     return default if moment is None else moment.timestamp()
+
+
+#: Parsed zones kept between reloads: zone id -> (row version, zone).
+ParsedZones = dict[int, tuple[int, GeoZone]]
 
 
 def build_ruleset(
@@ -244,9 +264,15 @@ def build_ruleset(
     zones: Iterable[Row],
     permits: Iterable[Row],
     assignments: Iterable[Row],
+    parsed: ParsedZones | None = None,
 ) -> Ruleset:
-    """The ruleset of active cases from the store's rows (bad rows listed in ``problems``)."""
+    """The ruleset of active cases from the store's rows (bad rows listed in ``problems``).
+
+    With ``parsed`` (zone rows carrying their version ``v``), a zone whose version is the one
+    parsed before is reused as it is, the same object, so the engine's compiled zone cache
+    recognises it without comparing geometries; ``parsed`` is updated."""
     rs = Ruleset(version)
+    zone_of = _zone_parser(parsed)
     for c in cases:
         rs.cases[c["id"]] = CaseInfo(
             c["id"], c["supervising_unit_id"], c["timezone"], float(c["no_signal_limit_s"])
@@ -279,7 +305,7 @@ def build_ruleset(
             rule = rule_from(row, case.timezone)
             for zid in (rule.zone_id,):
                 if zid is not None and zid not in used_zones:
-                    used_zones[zid] = zone_from(zone_rows[zid])
+                    used_zones[zid] = zone_of(zone_rows[zid])
         except (GeofenceError, ValueError, KeyError, TypeError) as exc:
             rs.problems.append(f"rule {row['id']}: {exc}")
             continue
@@ -293,7 +319,7 @@ def build_ruleset(
             permit = permit_from(row)
             dest = permit.destination_zone_id
             if dest is not None and dest not in used_zones:
-                used_zones[dest] = zone_from(zone_rows[dest])
+                used_zones[dest] = zone_of(zone_rows[dest])
         except (GeofenceError, ValueError, KeyError, TypeError) as exc:
             rs.problems.append(f"permit {row['id']}: {exc}")
             continue

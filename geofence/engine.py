@@ -1,30 +1,27 @@
 """The geofence engine: a batch of fixes in, new rule states and episode events out.
 
-Stages of ``GeofenceEngine.evaluate``, in order:
+Each device's fixes are judged in *arrival order* (the order given); a fix not after its rule's
+watermark (the newest fix time judged in order before it, in any batch) is *late*: it never moves
+the current state, and one upload's consecutive late fixes are searched together for violating
+runs (``hysteresis.late_upload``). Uploads never span batches, so the batching changes nothing
+(``docs/architecture-notes.md``, "Order and lateness"). Stages of ``evaluate``:
 
-1. sort the batch per device by fix time (then seq) and drop duplicate ``(device, time, seq)``;
+1. group the batch per device in arrival order (``arrival``), dropping repeated fixes;
 2. expand to (fix, rule) pairs through the cached ``RuleBook`` (rules of the fix's case);
-3. relate every pair's fix disk to its zone (``pairs.relate_pairs``): one lookup in the stacked
-   degree grids of all areas (``grid.GridStack``) and a degree-box test for circles
-   (``prefilter``) settle most pairs without projecting them; the rest get the exact test, one
-   vectorised call per zone;
-4. turn relations into verdicts by rule kind; add certain crossings of exclusion zones between a
-   device's consecutive in-order fixes (plausible only within ``MAX_CROSSING_GAP_S`` and at an
-   implied speed up to ``MAX_CROSSING_SPEED_MPS``);
-5. mark pairs not applicable (validity, schedule, missing protected position) and apply leave
-   permits;
-6. split late pairs (fix time not after the rule's watermark) from in-order ones;
-7. fast path: pairs whose verdict leaves their state unchanged but for the watermark
-   (``hysteresis.steady_verdicts``: compliant or not applicable on a quiet state, uncertain on an
-   open episode) only move the watermark, in one array operation; a (case, rule) with one
-   in-order pair and no permit whose move is one of the commonest (a pending uncertain run
-   starting or ending, evidence of an open violation) has it recorded beside its stored state
-   (``slots.SlotStates.move``); every other (case, rule) runs the pure hysteresis in fix time
-   order (``hysteresis.update``) and its late pairs through ``hysteresis.late_findings``.
+3. relate every pair's fix disk to its zone (``pairs.relate_pairs``: stacked degree grids and a
+   degree-box test for circles settle most pairs; the rest get the exact test per zone);
+4. verdicts by rule kind, plus certain crossings of exclusion zones between a device's
+   consecutive in-order fixes (within ``MAX_CROSSING_GAP_S``, ``MAX_CROSSING_SPEED_MPS``);
+5. mark pairs not applicable (validity, schedule, missing protected position), apply permits;
+6. split late pairs from in-order ones (``arrival.late_pairs``);
+7. pairs that change only the watermark (``hysteresis.steady_verdicts``) move it in one array
+   operation; a (case, rule) with one in-order pair whose move is one of the commonest is
+   recorded beside its stored state (``slots.SlotStates.move``); every other runs the pure
+   hysteresis over its pairs in arrival order (``hysteresis.update`` / ``late_upload``).
 
-The engine holds state in memory between batches (``slots.SlotStates``, which builds each
-``RuleState`` when it is read); it does no I/O. The caller loads persisted ``RuleState``s with
-``load_states`` and persists ``export_states(result.touched_keys)``.
+The engine holds state in memory between batches (``slots.SlotStates``); it does no I/O. The
+caller loads persisted ``RuleState``s with ``load_states`` and persists
+``export_states(result.touched_keys)``.
 """
 
 from __future__ import annotations
@@ -32,19 +29,21 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
+from geofence import arrival
 from geofence import relation as rel
-from geofence.batch import FixBatch, sort_by_device
+from geofence.batch import FixBatch
 from geofence.crossings import MAX_CROSSING_GAP_S as MAX_CROSSING_GAP_S
 from geofence.crossings import MAX_CROSSING_SPEED_MPS as MAX_CROSSING_SPEED_MPS
 from geofence.crossings import crossings, order_of_rows
 from geofence.events import GeofenceEvent
-from geofence.hysteresis import Observation, hold, late_findings, update
+from geofence.hysteresis import Observation, hold, late_upload, update
 from geofence.hysteresis import evidence as evidence_event
-from geofence.models import Fix, FixRef, LeavePermit, Rule, Verdict, Zone, utc_from_ms
+from geofence.models import Fix, FixRef, LeavePermit, Rule, Verdict, Zone, epoch_ms, utc_from_ms
 from geofence.pairs import (
     CROSSING,
     NOT_VALID,
@@ -67,6 +66,14 @@ BoolArray = npt.NDArray[np.bool_]
 
 _C, _V, _U, _NA = (int(v) for v in Verdict)
 _VERDICTS = tuple(Verdict)
+
+
+class PreparedRules(NamedTuple):
+    """Rules and zones with their rule book, built aside for ``GeofenceEngine.install``."""
+
+    rules: tuple[Rule, ...]
+    zones: dict[int, Zone]
+    book: RuleBook
 
 
 class GeofenceEngine:
@@ -94,11 +101,31 @@ class GeofenceEngine:
         new_rules, new_zones = tuple(rules), {z.zone_id: z for z in zones}
         if new_rules == self._rules and new_zones == self._zones:
             return
-        self._parked.update({(s.case_id, s.rule_id): s for s in self.export_states()})
-        self._rules, self._zones = new_rules, new_zones
-        self._book = RuleBook(new_rules, new_zones, self._cache)
-        self._reset_slots()
-        self.load_states(list(self._parked.values()))  # load_states pops from _parked
+        self.install(self.prepare_rules(new_rules, new_zones.values()))
+
+    def prepare_rules(self, rules: Sequence[Rule], zones: Iterable[Zone]) -> PreparedRules:
+        """The rule book of ``rules`` and ``zones``, built aside: nothing the engine evaluates
+        with changes until ``install`` swaps it in (zones already compiled are reused)."""
+        new_rules, new_zones = tuple(rules), {z.zone_id: z for z in zones}
+        return PreparedRules(new_rules, new_zones, RuleBook(new_rules, new_zones, self._cache))
+
+    def same_rules(self, rules: Sequence[Rule], zones: Iterable[Zone]) -> bool:
+        """True when ``rules`` and ``zones`` are the ones installed."""
+        return tuple(rules) == self._rules and {z.zone_id: z for z in zones} == self._zones
+
+    def install(self, prepared: PreparedRules) -> None:
+        """Swap ``book`` in, between batches: the current states move to their slots in the new
+        book (states of rules it no longer has are parked), then every reference is replaced at
+        once, so an evaluation never sees half of a rule change."""
+        book = prepared.book
+        parked = dict(self._parked)
+        parked.update({(s.case_id, s.rule_id): s for s in self.export_states()})
+        slots = SlotStates(book.keys, book.rules)
+        for key in [k for k in parked if k in book.slot_of_key]:
+            slots.store(book.slot_of_key[key], parked.pop(key))
+        self._rules, self._zones = prepared.rules, prepared.zones
+        self._book, self._slots, self._parked = book, slots, parked
+        self._link_protected()
 
     def set_permits(self, permits: Sequence[LeavePermit]) -> None:
         """Install the approved leave permits (replacing the previous set)."""
@@ -147,33 +174,39 @@ class GeofenceEngine:
 
     # -- evaluation ----------------------------------------------------------------------------
 
-    def evaluate(self, fixes: FixBatch | Sequence[Fix]) -> BatchResult:
-        """Evaluate a batch of fixes of many devices; update states; return the events."""
-        batch = fixes if isinstance(fixes, FixBatch) else FixBatch.from_fixes(fixes)
+    def evaluate(
+        self, fixes: FixBatch | Sequence[Fix], received_ms: IntArray | None = None
+    ) -> BatchResult:
+        """Evaluate a batch of fixes of many devices, each device's in arrival order (the order
+        given); update states; return the events. ``received_ms`` (per fix, epoch ms) tells the
+        uploads apart: the fixes of one device received together. Without it each device's
+        fixes of a ``FixBatch`` are one upload; ``Fix`` values carry their own."""
+        if isinstance(fixes, FixBatch):
+            batch = fixes
+        else:
+            batch = FixBatch.from_fixes(fixes)
+            if received_ms is None:
+                received_ms = np.array([epoch_ms(f.received_at) for f in fixes], dtype=np.int64)
         if not len(batch):
             return BatchResult([], 0, 0, 0)
+        received = np.zeros(len(batch), np.int64) if received_ms is None else received_ms
         dev = self._tracks.ids(batch.device_id)
-        b, dev, distinct = sort_by_device(batch, dev)
-        if not distinct:
-            fresh = np.ones(len(b), dtype=bool)
-            fresh[1:] = (
-                (dev[1:] != dev[:-1]) | (b.t_ms[1:] != b.t_ms[:-1]) | (b.seq[1:] != b.seq[:-1])
-            )
-            if not fresh.all():
-                keep = fresh.nonzero()[0]
-                b, dev = b.take(keep), dev[keep]
+        b, dev, received, distinct = arrival.by_device(batch, dev, received)
         radius = rel.disk_radius(b.acc)
         rows, slots = self._book.pairs(b.case_id)
         pairs = relate_pairs(
             self._book, self._protected, self._slot_protected, b, radius, rows, slots
         )
-        seq = order_of_rows(b, dev, self._tracks, distinct=distinct)
+        if distinct:
+            seq = order_of_rows(b, dev, self._tracks, distinct=True)
+        else:
+            seq = arrival.arrival_order(b.t_ms, dev, self._tracks.t)
         hit = crossings(b, radius, self._tracks, self._book, rows, slots, pairs.verdict == _C, seq)
         pairs.verdict[hit], pairs.reason[hit], pairs.crossing_prev[hit] = _V, CROSSING, True
         prev_row, in_order = seq.prev_row, seq.in_order
         self._applicability(b, pairs)
-        late = b.t_ms[pairs.rows] <= self._slots.wm[pairs.slots]
-        events, touched = self._advance(b, dev, prev_row, pairs, late)
+        late = arrival.late_pairs(b.t_ms[pairs.rows], pairs.slots, self._slots.wm)
+        events, touched = self._advance(b, dev, prev_row, pairs, late, received)
         columns = (b.t_ms, b.seq, b.lon, b.lat, radius)
         self._tracks.advance(dev, *columns, in_order, distinct=distinct)
         late_pairs = int(np.count_nonzero(late))
@@ -223,7 +256,13 @@ class GeofenceEngine:
             pairs.verdict[i] = _U
 
     def _advance(
-        self, b: FixBatch, dev: IntArray, prev_row: IntArray, pairs: Pairs, late: BoolArray
+        self,
+        b: FixBatch,
+        dev: IntArray,
+        prev_row: IntArray,
+        pairs: Pairs,
+        late: BoolArray,
+        received: IntArray,
     ) -> tuple[list[GeofenceEvent], IntArray]:
         """Move the slots through their pairs; returns the events and the touched slots.
 
@@ -243,11 +282,12 @@ class GeofenceEngine:
         idx = pair_slow.nonzero()[0]
         if not idx.size:
             return events, s
-        idx = self._in_slot_order(b, s, pairs.rows, idx)
+        idx = idx[np.argsort(s[idx], kind="stable")]  # by slot, then arrival
         gs, r = s[idx], pairs.rows[idx]
         group_slots, verdicts, lateness = gs.tolist(), v[idx].tolist(), late[idx].tolist()
         t_ms, names, seqs = b.t_ms[r].tolist(), b.device_id[r].tolist(), b.seq[r].tolist()
         permits = pairs.permit[idx].tolist()
+        uploads = list(zip(names, received[r].tolist(), strict=True))
         edges = [0, *((gs[1:] != gs[:-1]).nonzero()[0] + 1).tolist(), idx.size]
         todo: list[tuple[int, int, bool]] = []  # (first, end, moved) of groups left, in order
         for lo, hi in itertools.pairwise(edges):
@@ -271,27 +311,22 @@ class GeofenceEngine:
                 assert stored is not None
                 events.append(evidence_event(stored, obs[0], self._book.rules[slot]))
             else:
-                events.extend(self._run_slot(slot, obs, lateness[lo:hi]))
+                events.extend(self._run_slot(slot, obs, lateness[lo:hi], uploads[lo:hi]))
         return events, s
 
-    @staticmethod
-    def _in_slot_order(b: FixBatch, s: IntArray, rows: IntArray, idx: IntArray) -> IntArray:
-        """The pairs ``idx`` ordered by slot, then fix time, then seq (a plain sort by slot when
-        no slot has two of them, the usual case: the same order, without the three-key sort)."""
-        order = idx[np.argsort(s[idx], kind="stable")]
-        by_slot = s[order]
-        if bool((by_slot[1:] != by_slot[:-1]).all()):
-            return order
-        r = rows[idx]
-        return idx[np.lexsort((b.seq[r], b.t_ms[r], s[idx]))]
-
     def _run_slot(
-        self, slot: int, observations: list[Observation], lateness: list[bool]
+        self,
+        slot: int,
+        observations: list[Observation],
+        lateness: list[bool],
+        uploads: list[tuple[object, int]],
     ) -> list[GeofenceEvent]:
-        """Step one (case, rule) through its observations of this batch (in fix time order).
+        """Step one (case, rule) through its observations of this batch, in arrival order.
 
-        One in-order observation (the usual case) is one ``update``; ``hold``, the shortcut for
-        several observations confirming the condition, gives the same result for one.
+        In-order observations step ``update``; the consecutive late observations of one upload
+        go to ``late_findings`` together, in fix-time order, with the state as it was when they
+        arrived. One in-order observation (the usual case) is one ``update``; ``hold``, the
+        shortcut for several observations confirming the condition, gives the same result.
         """
         rule = self._book.rules[slot]
         if len(observations) == 1 and not lateness[0]:
@@ -312,15 +347,19 @@ class GeofenceEngine:
                     return held[1]
         events: list[GeofenceEvent] = []
         late_obs: list[Observation] = []
-        for obs, is_late in zip(observations, lateness, strict=True):
+        late_from: tuple[object, int] | None = None
+        for obs, is_late, upload in zip(observations, lateness, uploads, strict=True):
+            if late_obs and (not is_late or upload != late_from):
+                state = late_upload(state, late_obs, rule, events)
+                late_obs = []
             if is_late:
                 late_obs.append(obs)
+                late_from = upload
                 continue
             state, produced = update(state, obs, rule)
             events.extend(produced)
         if late_obs:
-            state, produced = late_findings(state, late_obs, rule)
-            events.extend(produced)
+            state = late_upload(state, late_obs, rule, events)
         self._slots.store(slot, state)
         return events
 

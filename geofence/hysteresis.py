@@ -374,3 +374,14 @@ def late_findings(
             run = None
     flush(run)
     return evolve(state, recent=recent), events
+
+
+def late_upload(
+    state: RuleState, late: list[Observation], rule: Rule, events: list[GeofenceEvent]
+) -> RuleState:
+    """``late_findings`` over one upload's consecutive late observations (sorted here by fix
+    time); its events are appended to ``events``."""
+    late.sort(key=lambda o: (o.t_ms, o.refs[-1].seq))
+    state, produced = late_findings(state, late, rule)
+    events.extend(produced)
+    return state

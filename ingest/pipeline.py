@@ -1,9 +1,14 @@
 """The per-batch pipeline, visible in one place: :func:`build_stages` lists the stages in order.
 
-    decode -> validate -> order per device -> evaluate (hooks) -> write -> ack
+    decode -> validate -> order -> write [one transaction: store fixes, dead letters, device
+    status -> judge the new fixes (evaluation hooks) or queue them] -> ack
 
-Each stage takes the :class:`Batch` and fills its part. A batch is a list of MQTT messages taken
+Each stage takes the :class:`Batch` and fills its part. A batch is a list of messages taken
 together (size- and time-bounded); it commits in one transaction and is acknowledged only after.
+A batch's messages need not come from MQTT (a replay of dead letters has nothing to ack): the ack
+stage hands the source what it was given. Fixes go to evaluation in arrival order (message order,
+then their order in the message): lateness and episodes are the engine's, from the fixes and
+their arrival order alone, whatever the batching (``docs/architecture-notes.md``).
 """
 
 from __future__ import annotations
@@ -12,10 +17,9 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
 
 import asyncpg
 
@@ -23,6 +27,7 @@ from broker.client import Inbound, MessageSource
 from ingest.db import Database
 from ingest.decode import Decoder
 from ingest.directory import DeviceDirectory
+from ingest.judging import EvaluateHook as EvaluateHook
 from ingest.metrics import IngestMetrics, observe_many
 from ingest.models import Decoded, Event, Ping, Reject, Status
 from ingest.skew import SkewTracker
@@ -31,34 +36,6 @@ from ingest.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 
-#: Work an evaluation hook wants done inside the batch's transaction (geofence state, alerts,
-#: outbox rows), after the fixes are inserted.
-TxEffect = Callable[[asyncpg.Connection], Awaitable[None]]
-
-
-class EvaluateHook(Protocol):
-    """The seam for zone and alert evaluation (geofence/, alerts/): not implemented here.
-
-    Called once per batch with the accepted fixes in per-device fix-time order and, for each,
-    whether it is *late* (older than the newest fix already seen for its device), and the batch's
-    statuses, events and rejects (an impossible-speed reject is evidence too). Returns effects
-    to run in the write transaction, so evaluation results commit atomically with the fixes (and are
-    retried with them). A redelivered message re-presents its fixes: hooks must be idempotent per
-    (device, fix_time, seq). A hook that raises is logged and counted; the batch still commits.
-    """
-
-    __name__: str
-
-    async def __call__(
-        self,
-        pings: Sequence[Ping],
-        late: Sequence[bool],
-        *,
-        statuses: Sequence[Status],
-        events: Sequence[Event],
-        rejects: Sequence[Reject],
-    ) -> list[TxEffect]: ...
-
 
 @dataclass
 class Batch:
@@ -66,8 +43,8 @@ class Batch:
 
     messages: list[Inbound]
     decoded: list[Decoded] = field(default_factory=list)
+    #: Accepted fixes in arrival order (message order, then order within the message).
     pings: list[Ping] = field(default_factory=list)
-    late: list[bool] = field(default_factory=list)
     #: Fix time (epoch s) of each accepted fix, parallel to ``pings``.
     times: list[float] = field(default_factory=list)
     statuses: list[Status] = field(default_factory=list)
@@ -75,10 +52,14 @@ class Batch:
     rejects: list[Reject] = field(default_factory=list)
     #: Per device: skew estimate (s) after this batch's messages.
     skew: dict[str, float] = field(default_factory=dict)
-    effects: list[TxEffect] = field(default_factory=list)
     #: Filled by write: fixes that were new rows (the rest were duplicates).
     stored: int = 0
     committed_at: float = 0.0
+
+    async def record_source(self, conn: asyncpg.Connection) -> None:
+        """What the batch's source records about it inside the write transaction: nothing for
+        MQTT messages, whose record is the ack after the commit (a replayed batch of dead
+        letters marks their outcome: ``ingest.replay.ReplayBatch``)."""
 
 
 Stage = Callable[[Batch], Awaitable[None]]
@@ -100,10 +81,7 @@ class Pipeline:
     source: MessageSource
     db: Database
     writer: BatchWriter
-    hooks: list[EvaluateHook] = field(default_factory=list)
     skew: SkewTracker = field(default_factory=SkewTracker)
-    #: Newest fix time seen per device (epoch s): a fix older than this is late.
-    newest: dict[str, float] = field(default_factory=dict)
 
     async def decode(self, batch: Batch) -> None:
         """Decode every message (pure, never raises)."""
@@ -140,6 +118,7 @@ class Pipeline:
                 else:
                     batch.events.append(r)
         candidates.sort(key=lambda c: sort_key(c[0]))
+        accepted: list[tuple[int, int, Ping, float]] = []
         for i, (ping, mi, ri) in enumerate(candidates, 1):
             if not i % YIELD_EVERY:
                 await asyncio.sleep(0)
@@ -150,8 +129,10 @@ class Pipeline:
                 batch.rejects.append(ping_reject(ping, reasons, m.topic, m.payload, index))
                 refused[mi] += 1
             else:
-                batch.pings.append(ping)
-                batch.times.append(self.checks.t)
+                accepted.append((mi, ri, ping, self.checks.t))
+        accepted.sort(key=lambda a: (a[0], a[1]))
+        batch.pings = [a[2] for a in accepted]
+        batch.times = [a[3] for a in accepted]
         self._count(batch, refused)
 
     def _count(self, batch: Batch, refused: Counter[int]) -> None:
@@ -173,13 +154,7 @@ class Pipeline:
             self.metrics.rejects.labels(reason).inc(n)
 
     async def order(self, batch: Batch) -> None:
-        """Per device, fix-time order (already sorted by validate); mark late fixes; skew."""
-        newest = self.newest
-        for p, t in zip(batch.pings, batch.times, strict=True):
-            prev = newest.get(p.device_id)
-            batch.late.append(prev is not None and t < prev)
-            if prev is None or t > prev:
-                newest[p.device_id] = t
+        """Per device clock skew (the fixes stay in arrival order, which evaluation follows)."""
         for m, d in zip(batch.messages, batch.decoded, strict=True):
             times = [_record_time(r) for r in d.records]
             if times:
@@ -188,21 +163,9 @@ class Pipeline:
                 batch.skew[device_id] = self.skew.add(device_id, delay)
         observe_many(self.metrics.clock_skew, list(batch.skew.values()))
 
-    async def evaluate(self, batch: Batch) -> None:
-        """Run the evaluation hooks (alerts: geofence rules and device conditions)."""
-        for hook in self.hooks:
-            try:
-                effects = await hook(
-                    batch.pings, batch.late, statuses=batch.statuses, events=batch.events,
-                    rejects=batch.rejects,
-                )  # fmt: skip
-                batch.effects.extend(effects)
-            except Exception:
-                log.exception("evaluation hook failed", extra={"hook": hook.__name__})
-                self.metrics.hook_errors.labels(hook.__name__).inc()
-
     async def write(self, batch: Batch) -> None:
-        """One transaction for the batch, retried until it commits (the batch is kept)."""
+        """One transaction for the batch, retried until it commits (the batch is kept): the
+        fixes, dead letters and statuses, then the new fixes judged (or queued unjudged)."""
         started = time.perf_counter()
         batch.stored = await self.db.run(lambda conn: self.writer.write(conn, batch))
         self.metrics.commit_seconds.observe(time.perf_counter() - started)
@@ -237,7 +200,6 @@ def build_stages(pipeline: Pipeline) -> list[tuple[str, Stage]]:
         ("decode", pipeline.decode),
         ("validate", pipeline.validate),
         ("order", pipeline.order),
-        ("evaluate", pipeline.evaluate),
         ("write", pipeline.write),
         ("ack", pipeline.ack),
     ]

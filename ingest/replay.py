@@ -84,6 +84,12 @@ class ReplayBatch(Batch):
 
     claimed: list[Claimed] = field(default_factory=list)
 
+    async def record_source(self, conn: asyncpg.Connection) -> None:
+        """Each replayed row's outcome (stored, or rejected with its new reasons), in the
+        batch's own transaction."""
+        ids, results, reasons = outcomes(self.claimed, self)
+        await conn.execute(sql.FINISH_REPLAY, ids, results, reasons)
+
 
 async def claim(conn: asyncpg.Connection, *, limit: int, lease_s: float) -> list[asyncpg.Record]:
     """Claim up to ``limit`` rows for ``lease_s`` seconds (claims serialised across ingesters)."""
@@ -178,21 +184,14 @@ class ReplayFeed:
         """A claimed batch ready to run through the stages (without ack), or None.
 
         The devices' cached assignments are dropped first, so validation reads the corrected
-        ones; the batch carries an effect recording each row's outcome in its transaction.
+        ones; the batch records each row's outcome in its write transaction.
         """
         try:
             claimed, messages = self._ready.get_nowait()
         except asyncio.QueueEmpty:
             return None
         self.directory.forget({c.device_id for c in claimed if c.device_id is not None})
-        batch = ReplayBatch(messages, claimed=claimed)
-
-        async def finish(conn: asyncpg.Connection) -> None:
-            ids, results, reasons = outcomes(claimed, batch)
-            await conn.execute(sql.FINISH_REPLAY, ids, results, reasons)
-
-        batch.effects.append(finish)
-        return batch
+        return ReplayBatch(messages, claimed=claimed)
 
     async def report(self, batch: Batch) -> None:
         """Stage after the write (in place of the ack): count and log the committed outcomes."""

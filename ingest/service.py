@@ -7,6 +7,8 @@ alert rules warm-up, dead-letter replay feed. The loop takes a batch (``batch_ma
 letters if the feed has one ready (``ingest.replay``: the same stages, ack excluded), and repeats
 until asked to stop; then it drains what is already received, within ``shutdown_deadline_s``, and
 disconnects. A batch interrupted by the deadline is not acknowledged: the broker redelivers it.
+Every ``SWEEP_EVERY_S``, between batches, the sweeper judges stored fixes that their batch could
+not judge (``alerts.sweep``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from contextlib import AsyncExitStack
 
 from alerts.hook import AlertHook
 from alerts.metrics import AlertMetrics
+from alerts.sweep import Sweeper
 from broker.aio import AsyncioSource
 from broker.client import ConnectOptions, MessageSource, PahoSource
 from config.runtime import settle_gc
@@ -26,8 +29,9 @@ from config.settings import Settings
 from ingest.db import Database
 from ingest.decode import TOPIC_FILTERS, Decoder
 from ingest.directory import DeviceDirectory
+from ingest.judging import Judge, JudgeMetrics
 from ingest.metrics import IngestMetrics
-from ingest.pipeline import Batch, EvaluateHook, Pipeline, Stage, build_stages, run_batch
+from ingest.pipeline import Batch, Pipeline, Stage, build_stages, run_batch
 from ingest.replay import ReplayFeed
 from ingest.validate import CheckContext, Limits
 from ingest.writer import BatchWriter
@@ -61,25 +65,37 @@ def message_source(kind: str, options: ConnectOptions) -> MessageSource:
     return PahoSource(options)
 
 
-async def evaluate_hooks(
+#: Seconds between the sweeper's rounds (it runs between batches).
+SWEEP_EVERY_S = 1.0
+
+
+async def judging(
     settings: Settings, metrics: IngestMetrics, db: Database
-) -> list[EvaluateHook]:
-    """Evaluation hooks for the evaluate stage: zone and device-condition alerts, written in the
-    batch's transaction (their metrics on the ingester's registry). Their rules are loaded
-    before the first batch is taken, so that the first batch does not stall on that."""
+) -> tuple[Judge, Sweeper]:
+    """The judge of the write stage (zone and device-condition alerts, written in the batch's
+    transaction, their metrics on the ingester's registry) and the sweeper of what it could not
+    judge, sharing one evaluator. Its rules are loaded before the first batch is taken, so that
+    the first batch does not stall on that."""
     alerts = AlertHook(settings.alerts, AlertMetrics(metrics.registry))
     await db.run(alerts.evaluator.load_ruleset, dedicated=False)
-    return [alerts]
+    judge_metrics = JudgeMetrics(metrics.registry)
+    judge = Judge([alerts], judge_metrics)
+    return judge, Sweeper(alerts.evaluator, judge_metrics)
 
 
 class Ingester:
     """The batch loop over a message source; ``stop()`` ends it after a drain."""
 
     def __init__(
-        self, settings: Settings, pipeline: Pipeline, replay: ReplayFeed | None = None
+        self,
+        settings: Settings,
+        pipeline: Pipeline,
+        sweeper: Sweeper | None = None,
+        replay: ReplayFeed | None = None,
     ) -> None:
         self.settings = settings
         self.pipeline = pipeline
+        self.sweeper = sweeper
         self.replay = replay
         self.stages = build_stages(pipeline)
         split = [name for name, _ in self.stages].index("write")
@@ -96,6 +112,18 @@ class Ingester:
     def stop(self) -> None:
         self._stopping.set()
 
+    async def queue_waiting(self) -> bool:
+        """Whether stored fixes wait to be judged (checked on a pooled connection, beside the
+        batch in commit)."""
+        if self.sweeper is None:
+            return False
+        return await self.pipeline.db.run(self.sweeper.waiting, dedicated=False)
+
+    async def sweep(self) -> None:
+        """One sweeper round (between batches: the batch in commit is finished first)."""
+        if self.sweeper is not None:
+            await self.pipeline.db.run(self.sweeper.sweep)
+
     async def run(self) -> None:
         """Take and process batches until stopped; then drain what was received."""
         ing = self.settings.ingest
@@ -105,8 +133,16 @@ class Ingester:
         # Batch N commits while batch N+1 is decoded and validated: the database works on one
         # core while Python works on the other. Commits stay sequential and in order.
         pending: asyncio.Task[None] | None = None
+        next_sweep = time.monotonic()
         try:
             while not self._stopping.is_set():
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + SWEEP_EVERY_S
+                    if await self.queue_waiting():
+                        if pending is not None:
+                            await pending
+                            pending = None
+                        await self.sweep()
                 messages = await source.next_batch(ing.batch_max, wait_s)
                 metrics.queue_depth.set(source.depth)
                 if messages:
@@ -156,7 +192,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         source: MessageSource = await stack.enter_async_context(
             message_source(settings.mqtt.client, connect_options(settings))
         )
-        hooks = await evaluate_hooks(settings, metrics, db)
+        judge, sweeper = await judging(settings, metrics, db)
         limits = Limits(ing.future_tolerance_s, ing.max_age_days, ing.max_speed_mps)
         pipeline = Pipeline(
             decoder=Decoder(max_payload_bytes=ing.max_payload_bytes),
@@ -165,8 +201,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             metrics=metrics,
             source=source,
             db=db,
-            writer=BatchWriter(),
-            hooks=hooks,
+            writer=BatchWriter(judge),
         )
         replay = await stack.enter_async_context(
             ReplayFeed(
@@ -174,7 +209,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 poll_s=ing.replay_poll_s, lease_s=ing.replay_lease_s,
             )
         )  # fmt: skip
-        ingester = Ingester(settings, pipeline, replay)
+        ingester = Ingester(settings, pipeline, sweeper, replay)
         settle_gc()
         log.info("ingester started", extra={"client_id": ing.client_id, "devices": warmed})
         task = asyncio.create_task(ingester.run())

@@ -4,8 +4,9 @@ Fixes: COPY into the connection's temp staging table, then ``INSERT .. ON CONFLI
 on the natural key, so redelivery and re-sent buffers store nothing twice; the daily partitions
 the batch needs are created first (cached per process once committed). Dead letters, status
 history and events are inserted from arrays with their own natural keys; ``device_status``
-moves only forwards in fix time and status time. Evaluation effects run last, in the same
-transaction.
+moves only forwards in fix time and status time. Then, in the same transaction, the judge
+(``ingest.judging``) evaluates the new rows or queues them for the sweeper, and the batch's
+source records its part (a replayed batch, its dead letters' outcome).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import asyncpg
 
+from ingest.judging import Judge
 from ingest.models import Ping, Reject, Status
 from store import dead_letters, device_status
 from store.pings import ENSURE_PARTITIONS, INSERT_FROM_STAGE, PING_COLUMNS
@@ -39,11 +41,15 @@ def dedup_key(r: Reject) -> bytes:
 class BatchWriter:
     """Writes a validated batch; remembers which daily partitions exist."""
 
-    def __init__(self) -> None:
+    def __init__(self, judge: Judge | None = None) -> None:
         self._days: set[date] = set()
+        self.judge = judge
 
     async def write(self, conn: asyncpg.Connection, batch: Batch) -> int:
         """Store the batch in one transaction; returns how many fixes were new rows."""
+        if conn.is_in_transaction():
+            # The judge tells new rows by their xmin, the id of this (top-level) transaction.
+            raise RuntimeError("BatchWriter.write needs its own transaction")
         days = {p.fix_time.date() for p in batch.pings} - self._days
         stored = 0
         async with conn.transaction():
@@ -70,8 +76,9 @@ class BatchWriter:
                     "device_status_stage", records=rows, columns=device_status.STATUS_COLUMNS
                 )
                 await conn.execute(device_status.UPSERT_STATUS_FROM_STAGE)
-            for effect in batch.effects:
-                await effect(conn)
+            if self.judge is not None:
+                await self.judge(conn, batch, stored)
+            await batch.record_source(conn)
         self._days |= days
         return stored
 

@@ -3,6 +3,8 @@ protected persons' positions and device conditions. Locks are taken in device or
 
 from __future__ import annotations
 
+from store.alert_config import PERMIT_HAD_EFFECT
+
 #: Serialise evaluation per device across ingesters ($1 device ids, sorted).
 LOCK_DEVICES = """
 SELECT pg_advisory_xact_lock(hashtext(d)) FROM unnest($1::text[]) AS d ORDER BY d
@@ -95,4 +97,19 @@ CROSS JOIN LATERAL (
       AND p.fix_time >= k.t - make_interval(secs => $4)
     ORDER BY p.fix_time DESC, p.seq DESC LIMIT 1
 ) p
+"""
+
+#: Row versions (``xmin``) of the zones evaluation uses (as ``alert_config.SELECT_ZONES``): a
+#: reload fetches and parses only the zones whose version moved.
+SELECT_ZONE_VERSIONS = f"""
+SELECT z.id, z.xmin::text::bigint AS v FROM zones z
+WHERE z.id IN (SELECT zone_id FROM case_rules WHERE active AND zone_id IS NOT NULL
+               UNION SELECT destination_zone_id FROM leave_permits
+               WHERE {PERMIT_HAD_EFFECT} AND destination_zone_id IS NOT NULL)
+"""
+
+#: Zones $1 with their row versions.
+SELECT_ZONES_BY_ID = """
+SELECT z.id, z.name, z.kind, z.geometry, z.radius_m, z.width_m, z.xmin::text::bigint AS v
+FROM zones z WHERE z.id = ANY($1::bigint[])
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import time
 
 import pytest
@@ -183,7 +184,11 @@ def test_permit_ending_early_covers_until_its_new_end():
 def test_late_fixes_report_a_late_violation_and_keep_the_current_state():
     e = engine([rule(1, RuleKind.STAY_INSIDE, n=2)], [CITY])
     assert run(e, [fix(0, t=3600)]) == []
-    late = [fix(9000, t=600), fix(9000, t=660), fix(9000, t=720), fix(0, t=780)]
+    upload = at(3700)  # one offline buffer, received together
+    late = [
+        replace(f, received_at=upload)
+        for f in (fix(9000, t=600), fix(9000, t=660), fix(9000, t=720), fix(0, t=780))
+    ]
     (found,) = run(e, late, batch=4)
     assert found.kind is EventKind.LATE_VIOLATION
     assert (found.start, found.end) == (at(600), at(720))

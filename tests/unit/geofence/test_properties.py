@@ -58,24 +58,6 @@ def test_enter_and_exit_alternate_per_rule(points):
 
 
 @settings(max_examples=40, deadline=None)
-@given(steps, st.randoms(use_true_random=False), st.integers(1, 6))
-def test_replay_in_any_arrival_order_gives_the_same_episodes(points, rnd, batch):
-    fixes = track(points)
-    in_order = engine(RULES, [CITY, HOME])
-    expected = [
-        ev
-        for i in range(0, len(fixes), batch)
-        for ev in in_order.evaluate(fixes[i : i + batch]).events
-    ]
-    shuffled = list(fixes)
-    rnd.shuffle(shuffled)
-    once = engine(RULES, [CITY, HOME])
-    got = once.evaluate(shuffled + shuffled[:3]).events  # with redelivered duplicates
-    assert episode_signature(got) == episode_signature(expected)
-    assert once.state(1, 1) == in_order.state(1, 1)
-
-
-@settings(max_examples=40, deadline=None)
 @given(steps)
 def test_vectorised_engine_agrees_with_per_fix_reference(points):
     fixes = track(points)

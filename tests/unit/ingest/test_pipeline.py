@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -60,22 +62,29 @@ def ping(seconds: int, seq: int, device: str = "w1") -> Ping:
 
 def test_the_stage_list_documents_the_pipeline() -> None:
     names = [name for name, _ in build_stages(pipeline())]
-    assert names == ["decode", "validate", "order", "evaluate", "write", "ack"]
+    assert names == ["decode", "validate", "order", "write", "ack"]
 
 
-async def test_late_fixes_are_marked_and_never_move_the_newest_back() -> None:
+async def test_accepted_fixes_keep_their_arrival_order() -> None:
+    """A watch's current fix, then its offline buffer (two messages, one batch): evaluation gets
+    them in the order they arrived, not sorted by fix time (lateness is judged from it)."""
     p = pipeline()
-    first = Batch(messages=[])
-    first.pings = [ping(100, 10), ping(110, 11)]
-    first.times = [p.fix_time.timestamp() for p in first.pings]
-    await p.order(first)
-    assert first.late == [False, False]
-    late = Batch(messages=[])
-    late.pings = [ping(50, 5), ping(60, 6), ping(120, 12)]
-    late.times = [p.fix_time.timestamp() for p in late.pings]
-    await p.order(late)
-    assert late.late == [True, True, False]
-    assert p.newest["w1"] == (T0 + timedelta(seconds=120)).timestamp()
+    now = int(time.time()) * 1000
+    current = [{"ts": now, "lat": 31.23, "lon": 121.47, "acc": 5, "src": "gnss", "seq": 9}]
+    buffer = [
+        {"ts": now - 60_000 * k, "lat": 31.23, "lon": 121.47, "acc": 5, "src": "gnss", "seq": 9 - k}
+        for k in (3, 2, 1)
+    ]
+    msgs = [
+        Inbound("bw/v1/dev/w1/loc", json.dumps(body).encode(), mid, 1, now / 1000 + 1, 1)
+        for mid, body in ((1, current), (2, buffer))
+    ]
+    batch = Batch(messages=msgs)
+    await p.decode(batch)
+    await p.validate(batch)
+    assert not batch.rejects, batch.rejects
+    assert [x.seq for x in batch.pings] == [9, 6, 7, 8]
+    assert batch.times == [x.fix_time.timestamp() for x in batch.pings]
 
 
 def test_status_row_takes_newest_fix_and_merges_statuses_in_device_time() -> None:
