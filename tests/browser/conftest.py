@@ -57,9 +57,12 @@ def api_url(settings: Settings) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
-    """Headless Debian chromium, launched once per session."""
+    """Headless Debian chromium, launched for one test (about a second).
+
+    Function-scoped on purpose: while Playwright's sync driver is running, its event loop is the
+    thread's running loop, and every later test that calls ``asyncio.run`` would fail."""
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
         pytest.fail(
             f"{CHROMIUM} is missing: browser tests need Debian's chromium package "
