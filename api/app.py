@@ -17,6 +17,7 @@ from api.compliance import views as compliance
 from api.deposits import views as deposits
 from api.devices import views as devices
 from api.directory import views as directory
+from api.docs import views as docs
 from api.errors import install_handlers
 from api.permits import views as permits
 from api.positions import views as positions
@@ -69,10 +70,13 @@ def create_app(settings: Settings) -> FastAPI:
             "is written to the access log. Errors are RFC 9457 problem details."
         ),
         lifespan=lifespan,
+        docs_url=None,  # self-hosted below (api.docs): no CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.login_throttle = LoginThrottle.from_settings(settings.api)
     install_handlers(app)
+    docs.install(app)
     app.middleware("http")(metrics.observe)
     app.include_router(health.router)
     app.include_router(metrics.router)

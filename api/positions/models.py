@@ -6,9 +6,12 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from geofence.datum import Datum
+
 
 class LatestPosition(BaseModel):
-    """A case and the newest fix of its watch (WGS84; null fields: no watch or no fix yet)."""
+    """A case and the newest fix of its watch (``lon``/``lat`` in ``datum``; null fields: no
+    watch or no fix yet)."""
 
     case_id: int
     case_number: str
@@ -18,6 +21,7 @@ class LatestPosition(BaseModel):
     fix_time: datetime | None = Field(description="device time of the newest fix (UTC)")
     lon: float | None
     lat: float | None
+    datum: Datum = Field(description="datum of lon/lat: wgs84 (stored), gcj02 or bd09")
     acc_m: float | None = Field(description="68% accuracy radius, metres")
     src: str | None = Field(description="gnss|bds|lbs|wifi")
     last_seen_at: datetime | None = Field(description="last message of any kind from the watch")

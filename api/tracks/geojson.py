@@ -1,4 +1,5 @@
-"""Pure conversion of a track to GeoJSON (RFC 7946: WGS84, [lon, lat]).
+"""Pure conversion of a track to GeoJSON (RFC 7946: WGS84, [lon, lat]; on request GCJ-02 or BD-09
+for a Chinese web map, named by the foreign member ``datum``).
 
 Features are msgspec structs, not dicts: a month of fixes is tens of thousands of them, and
 structs without garbage-collector tracking (they hold no cycles) are built and encoded several
@@ -15,6 +16,7 @@ import msgspec
 import numpy as np
 
 from api.tracks.analysis import VERDICT_NAMES, IntArray, Track, Verdict
+from api.tracks.datums import Datum, convert
 from api.tracks.times import isoformat
 
 #: Verdict names indexed by ``Verdict`` value.
@@ -56,13 +58,16 @@ def track_feature_collection(
     range_from: datetime,
     range_to: datetime,
     tolerance_m: float | None,
+    datum: Datum = Datum.WGS84,
 ) -> dict[str, Any]:
     """A FeatureCollection with one Point feature per kept fix (``indices``), in fix-time order,
-    and the collection's own properties (counts, range, tolerance in metres)."""
+    its coordinates in ``datum``, and the collection's own properties (counts, range, tolerance
+    in metres)."""
     t_us = track.t_ms[indices] * 1000
     rows = indices.tolist()
+    lon, lat = convert(datum, track.lon[indices], track.lat[indices])
     columns = zip(
-        track.lon[indices].tolist(), track.lat[indices].tolist(),
+        lon.tolist(), lat.tolist(),
         [track.device_id[i] for i in rows], track.seq[indices].tolist(),
         isoformat(t_us, tz, timespec="milliseconds"),
         isoformat(t_us, UTC, timespec="milliseconds"), track.acc[indices].tolist(),
@@ -76,10 +81,12 @@ def track_feature_collection(
     counts = np.bincount(track.verdict, minlength=len(Verdict))
     return {
         "type": "FeatureCollection",
+        "datum": datum.value,
         "features": features,
         "properties": {
             "case_id": case_id,
             "timezone": tz.key,
+            "datum": datum.value,
             "from": range_from.astimezone(tz).isoformat(),
             "to": range_to.astimezone(tz).isoformat(),
             "count": len(features),
