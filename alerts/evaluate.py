@@ -30,6 +30,7 @@ import asyncpg
 import numpy as np
 
 from alerts import conditions as cond
+from alerts.columns import FixKey, acc_m, fix_batch, fix_key, to_fix
 from alerts.episodes import AlertOp, dedupe_evidence, from_geofence, from_transition
 from alerts.kinds import AlertKind
 from alerts.metrics import AlertMetrics
@@ -37,7 +38,6 @@ from alerts.record import apply_ops
 from alerts.ruleset import ParsedZones, Ruleset, build_ruleset
 from alerts.statecache import StateCache
 from config.settings import AlertsSettings
-from geofence.batch import FixBatch
 from geofence.device import Position, Watch, implied_speed_mps, watch_of
 from geofence.engine import GeofenceEngine
 from geofence.models import Fix, RuleKind, epoch_ms
@@ -48,15 +48,10 @@ from store import evaluation as sql
 
 log = logging.getLogger(__name__)
 
-#: Accuracy (m) assumed for a fix that reports none.
-DEFAULT_ACC_M = 50.0
 #: Closed assignments and ended permits are kept this long (s) for late fixes.
 LATE_HORIZON_S = 30 * 86_400.0
 #: A case's speed limit measures a fix from a previous fix at most this old (s).
 PREVIOUS_FIX_HORIZON_S = 86_400.0
-
-#: A fix's natural key.
-FixKey = tuple[str, datetime, int]
 
 
 @dataclass(frozen=True)
@@ -181,7 +176,7 @@ class Evaluator:
             if p.device_id in rs.protected_persons:
                 guarded = rs.case_of(p.device_id, p.fix_time.timestamp(), role="protected_person")
                 if guarded is not None:
-                    protected.append(_fix(p, guarded))
+                    protected.append(to_fix(p, guarded))
         if protected:
             self.engine.observe_protected(protected)
         if not chosen:
@@ -255,7 +250,7 @@ class Evaluator:
         # A fix only says "not powered off, movement plausible, not silent": it changes nothing
         # unless such a condition is open, or it was too fast for its case's speed limit.
         # Records (status, events, refused jumps) may open one.
-        too_fast = {c for c, p in fixes if _too_fast(speeds.get(_key(p)))} if speeds else set()
+        too_fast = {c for c, p in fixes if _too_fast(speeds.get(fix_key(p)))} if speeds else set()
         eventful = sorted({c for c, _ in records} | too_fast)
         every = sorted(set(eventful) | {c for c, _ in fixes})
         current: dict[int, dict[AlertKind, cond.ConditionState]] = {}
@@ -266,7 +261,7 @@ class Evaluator:
         stepped = set(eventful) | set(current)
         pairs = [
             (c, o) for c, p in fixes if c in stepped
-            for o in _fix_observations(p, speeds.get(_key(p)))
+            for o in _fix_observations(p, speeds.get(fix_key(p)))
         ]  # fmt: skip
         grouped = cond.by_case(records + pairs)
         changed: list[tuple[int, AlertKind, cond.ConditionState]] = []
@@ -290,34 +285,6 @@ class Evaluator:
         return ops
 
 
-def _fix(p: Ping, case_id: int) -> Fix:
-    return Fix(p.device_id, case_id, p.fix_time, p.seq, p.lon, p.lat, _acc(p.acc), p.src,
-               p.received_at, p.spd)  # fmt: skip
-
-
-def fix_batch(pings: Sequence[Ping], case_ids: Sequence[int]) -> FixBatch:
-    """The engine's columns for ``pings`` (``case_ids[i]``: the case of ``pings[i]``), as
-    ``_fix`` would give them, without a ``Fix`` per ping."""
-    device_id, fix_time, seq, _, lon, lat, acc = list(zip(*pings, strict=False))[:7]
-    return FixBatch(
-        device_id=np.array(device_id, dtype=object),
-        case_id=np.array(case_ids, dtype=np.int64),
-        t_ms=np.fromiter(map(epoch_ms, fix_time), np.int64, len(pings)),
-        seq=np.array(seq, dtype=np.int64),
-        lon=np.array(lon, dtype=np.float64),
-        lat=np.array(lat, dtype=np.float64),
-        acc=np.fromiter(map(_acc, acc), np.float64, len(pings)),
-    )
-
-
-def _acc(acc: float | None) -> float:
-    return DEFAULT_ACC_M if acc is None else float(acc)
-
-
-def _key(p: Ping) -> FixKey:
-    return (p.device_id, p.fix_time, p.seq)
-
-
 def _too_fast(speed: tuple[float, Watch] | None) -> bool:
     return speed is not None and speed[1].threshold is not None and speed[0] > speed[1].threshold
 
@@ -335,7 +302,7 @@ async def _speeds(
         rules = rs.device_rules.get(case_id, ())
         watch = watch_of(rules, RuleKind.IMPOSSIBLE_SPEED, p.fix_time)
         if watch.enabled and watch.threshold is not None:
-            watched[_key(p)] = (p, watch)
+            watched[fix_key(p)] = (p, watch)
     if not watched:
         return {}
     measured = list(watched.values())
@@ -349,9 +316,9 @@ async def _speeds(
     out: dict[FixKey, tuple[float, Watch]] = {}
     for r in rows:
         p, watch = measured[r["i"] - 1]
-        before = Position(r["fix_time"], r["lon"], r["lat"], _acc(r["acc"]))
-        here = Position(p.fix_time, p.lon, p.lat, _acc(p.acc))
-        out[_key(p)] = (implied_speed_mps(before, here), watch)
+        before = Position(r["fix_time"], r["lon"], r["lat"], acc_m(r["acc"]))
+        here = Position(p.fix_time, p.lon, p.lat, acc_m(p.acc))
+        out[fix_key(p)] = (implied_speed_mps(before, here), watch)
     return out
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -43,14 +42,14 @@ from geofence.crossings import crossings, order_of_rows
 from geofence.events import GeofenceEvent
 from geofence.hysteresis import Observation, hold, late_upload, update
 from geofence.hysteresis import evidence as evidence_event
-from geofence.models import Fix, FixRef, LeavePermit, Rule, Verdict, Zone, epoch_ms, utc_from_ms
+from geofence.models import Fix, LeavePermit, Rule, Verdict, Zone, epoch_ms
 from geofence.pairs import (
     CROSSING,
     NOT_VALID,
-    REASONS,
     SCHEDULE,
     SUSPENDED,
     Pairs,
+    observe_pairs,
     relate_pairs,
 )
 from geofence.permits import ALLOWS_DESTINATION, PermitIndex
@@ -65,7 +64,6 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 _C, _V, _U, _NA = (int(v) for v in Verdict)
-_VERDICTS = tuple(Verdict)
 
 
 class PreparedRules(NamedTuple):
@@ -302,7 +300,7 @@ class GeofenceEngine:
         if not todo:
             return events, s
         chosen = [k for lo, hi, _ in todo for k in range(lo, hi)]
-        observations = iter(self._observations(b, prev_row, pairs, idx[chosen]))
+        observations = iter(observe_pairs(b, prev_row, pairs, idx[chosen], self._tracks.ref))
         for lo, hi, moved in todo:
             slot = group_slots[lo]
             obs = list(itertools.islice(observations, hi - lo))
@@ -362,38 +360,6 @@ class GeofenceEngine:
             state = late_upload(state, late_obs, rule, events)
         self._slots.store(slot, state)
         return events
-
-    def _observations(
-        self, b: FixBatch, prev_row: IntArray, pairs: Pairs, idx: IntArray
-    ) -> list[Observation]:
-        """Observations of the pairs ``idx``, built from plain lists (one conversion per column)."""
-        r = pairs.rows[idx]
-        t_ms = b.t_ms[r].tolist()
-        permit = pairs.permit[idx].tolist()
-        out = [
-            Observation(
-                t,
-                _VERDICTS[v],
-                (FixRef(str(name), utc_from_ms(t), seq),),
-                REASONS[reason],
-                None if p < 0 else (p, end),
-            )
-            for t, v, name, seq, reason, p, end in zip(
-                t_ms,
-                pairs.verdict[idx].tolist(),
-                b.device_id[r].tolist(),
-                b.seq[r].tolist(),
-                pairs.reason[idx].tolist(),
-                permit,
-                pairs.permit_end[idx].tolist(),
-                strict=True,
-            )
-        ]
-        for k in pairs.crossing_prev[idx].nonzero()[0].tolist():
-            p = int(prev_row[r[k]])
-            before = b.ref(p) if p >= 0 else self._tracks.ref(-1 - p)
-            out[k] = replace(out[k], refs=(before, *out[k].refs))
-        return out
 
     # -- slot storage --------------------------------------------------------------------------
 

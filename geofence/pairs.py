@@ -8,7 +8,8 @@ otherwise than by its own position (a crossing, not applicable, suspended). The 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +19,8 @@ from geofence import relation as rel
 from geofence.batch import FixBatch
 from geofence.geodesy import FloatArray
 from geofence.grid import UNDECIDED
-from geofence.models import Verdict
+from geofence.hysteresis import Observation
+from geofence.models import FixRef, Verdict, utc_from_ms
 from geofence.rulebook import RuleBook, present
 from geofence.tracks import ProtectedPositions
 
@@ -118,3 +120,46 @@ def relate_pairs(
     verdict[absent] = _NA
     none = np.full(len(rows), -1, dtype=np.int64)
     return Pairs(rows, slots, verdict, reason, np.zeros(len(rows), dtype=bool), none, none.copy())
+
+
+#: Verdict codes (``Pairs.verdict``) to verdicts.
+VERDICTS = tuple(Verdict)
+
+
+def observe_pairs(
+    b: FixBatch,
+    prev_row: IntArray,
+    pairs: Pairs,
+    idx: IntArray,
+    track_ref: Callable[[int], FixRef],
+) -> list[Observation]:
+    """Observations of the pairs ``idx``, built from plain lists (one conversion per column); a
+    crossing's previous fix is a row of ``b`` (``prev_row >= 0``) or, ``-1 - prev_row``, the
+    device track that ``track_ref`` gives."""
+    r = pairs.rows[idx]
+    t_ms = b.t_ms[r].tolist()
+    permit = pairs.permit[idx].tolist()
+    out = [
+        Observation(
+            t,
+            VERDICTS[v],
+            (FixRef(str(name), utc_from_ms(t), seq),),
+            REASONS[reason],
+            None if p < 0 else (p, end),
+        )
+        for t, v, name, seq, reason, p, end in zip(
+            t_ms,
+            pairs.verdict[idx].tolist(),
+            b.device_id[r].tolist(),
+            b.seq[r].tolist(),
+            pairs.reason[idx].tolist(),
+            permit,
+            pairs.permit_end[idx].tolist(),
+            strict=True,
+        )
+    ]
+    for k in pairs.crossing_prev[idx].nonzero()[0].tolist():
+        p = int(prev_row[r[k]])
+        before = b.ref(p) if p >= 0 else track_ref(-1 - p)
+        out[k] = replace(out[k], refs=(before, *out[k].refs))
+    return out

@@ -8,7 +8,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alerts.evaluate import _fix, fix_batch
+from alerts.columns import fix_batch
+from alerts.columns import to_fix as _fix
 from geofence.batch import FixBatch
 from ingest.models import Ping
 
