@@ -33,7 +33,7 @@ die() { say "$*"; exit 1; }
 # Times are compared as microseconds since the epoch; shown_us US prints one in UTC.
 shown_us() { date -u -d "@$(( $1 / 1000000 )).$(printf '%06d' $(( $1 % 1000000 )))" '+%F %T.%6N UTC'; }
 
-run_as_pg() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
+run_as_pg() { run_as postgres "$@"; }
 
 BIN="$(pg_bindir || true)"
 [ -n "$BIN" ] || die "no PostgreSQL binaries; run \`make services\` first (it installs them)"

@@ -45,3 +45,10 @@ pg_bindir() {
   dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
   [ -n "$dir" ] && [ -x "$dir/initdb" ] && [ -x "$dir/pg_basebackup" ] && printf '%s\n' "$dir"
 }
+
+# run_as USER CMD...: run as USER when root (services refuse to run as root), else as ourselves.
+run_as() {
+  local user="$1"; shift
+  # From /, which every service user can enter (the checkout may be in a private directory).
+  if is_root; then (cd / && runuser -u "$user" -- "$@"); else "$@"; fi
+}

@@ -25,9 +25,12 @@ $PY -m store.migrate
 $PY -m sim.seed | tee "$LOGS/seed.log"
 
 pids=()
-start() {  # start NAME MODULE ARGS...: a background process logging to $LOGS/NAME.log
+# start NAME MODULE ARGS...: a background process logging to $LOGS/NAME.log, in a session of its
+# own, so that Ctrl-C reaches only this script, which then stops each process with SIGTERM in
+# order (a terminal's SIGINT to every process at once raced the script's own loop).
+start() {
   local name="$1"; shift
-  "$PY" -m "$@" >"$LOGS/$name.log" 2>&1 &
+  setsid "$PY" -m "$@" >"$LOGS/$name.log" 2>&1 < /dev/null &
   pids+=("$!")
   say "started $name (pid $!, log $LOGS/$name.log)"
 }

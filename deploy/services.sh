@@ -56,11 +56,6 @@ install_packages() {
   [ -n "$(dynsec_plugin)" ] || { say "no mosquitto_dynamic_security.so after the install"; return 1; }
 }
 
-# run_as USER CMD...: run as USER when root (services refuse to run as root), else as ourselves.
-run_as() {
-  local user="$1"; shift
-  if is_root; then runuser -u "$user" -- "$@"; else "$@"; fi
-}
 
 # service_dir NAME USER: a data directory under the run dir owned by USER. When USER cannot
 # reach the project directory (e.g. a checkout under /root), the data lives in /var/tmp and the
