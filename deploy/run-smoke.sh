@@ -10,7 +10,13 @@ say() { printf '[smoke] %s\n' "$*" >&2; }
 LIMIT="${BW_SMOKE_TIMEOUT_S:-300}"
 OUT="$(mktemp)"
 
-setsid make run >"$OUT" 2>&1 &
+# In its own session and process group, with SIGINT at its default as in a terminal (a script's
+# background job starts with SIGINT ignored, and a shell cannot trap a signal ignored at entry),
+# so that the Ctrl-C below reaches `make run` as a user's would: the whole foreground group.
+python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.setsid()
+os.execvp("make", ["make", "run"])' >"$OUT" 2>&1 &
 pid=$!
 ok=false
 for _ in $(seq 1 "$LIMIT"); do
