@@ -73,18 +73,20 @@ class DeviceTracks(_Columns):
         *,
         distinct: bool = False,
     ) -> None:
-        """Remember each device's last in-order row (rows sorted by device, then time;
-        ``distinct`` when every device has one row only, which spares finding the last)."""
+        """Remember each device's last in-order row (rows grouped by device, each device's in
+        arrival order; ``distinct`` when every device has one row only, which spares finding
+        the last). In-order rows of a device rise in fix time, so its last is its newest; the
+        device's last row may be a late one, which must not hide it."""
         if distinct and bool(in_order.all()):
             self.t[dev], self.seq[dev] = t_ms, seq
             self.lon[dev], self.lat[dev], self.radius[dev] = lon, lat, radius
             return
-        if distinct:
-            rows = in_order.nonzero()[0]
-        else:
-            last = np.ones(len(dev), dtype=bool)
-            last[:-1] = dev[1:] != dev[:-1]
-            rows = (last & in_order).nonzero()[0]
+        rows = in_order.nonzero()[0]
+        if not distinct:
+            kept = dev[rows]
+            last = np.ones(len(rows), dtype=bool)
+            last[:-1] = kept[1:] != kept[:-1]
+            rows = rows[last]
         d = dev[rows]
         self.t[d], self.seq[d] = t_ms[rows], seq[rows]
         self.lon[d], self.lat[d], self.radius[d] = lon[rows], lat[rows], radius[rows]

@@ -48,3 +48,26 @@ def test_a_restored_snapshot_of_some_devices_gives_them_back() -> None:
     again = DeviceTracks()
     again.restore(part)
     assert again.snapshot() == part
+
+
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(1, 10**6)), min_size=1, max_size=40))
+def test_advance_remembers_each_devices_newest_in_order_fix_whatever_comes_after_it(
+    arrivals: list[tuple[int, int]],
+) -> None:
+    """Rows grouped by device in arrival order: a late row arriving after the newest in-order
+    one must not hide it (found by the batching property: a batch ending in a late fix left the
+    device with no remembered fix, and the next batch judged crossings against nothing)."""
+    rows = sorted(enumerate(arrivals), key=lambda r: (r[1][0], r[0]))  # stable by device
+    dev = np.array([d for _, (d, _) in rows], dtype=np.int64)
+    t = np.array([t for _, (_, t) in rows], dtype=np.int64)
+    tracks = DeviceTracks()
+    tracks.ids(np.array(["a", "b", "c"], dtype=object))
+    in_order = np.zeros(len(rows), dtype=bool)
+    newest: dict[int, int] = {}
+    for i, (d, ti) in enumerate(zip(dev.tolist(), t.tolist(), strict=True)):
+        if ti > newest.get(d, NEVER_MS):
+            in_order[i], newest[d] = True, ti
+    n = len(rows)
+    tracks.advance(dev, t, np.arange(n), np.zeros(n), np.zeros(n), np.ones(n), in_order)
+    for d in range(3):
+        assert int(tracks.t[d]) == newest.get(d, NEVER_MS)
