@@ -22,8 +22,9 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   need_packages nodejs npm
 fi
 need_packages poppler-utils
-# The browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
-need_packages chromium
+# The browser tests drive Debian's Chromium through Playwright (never a downloaded browser);
+# Playwright's own Node.js driver needs libatomic1 (not in a minimal Debian 12).
+need_packages chromium libatomic1
 
 bash deploy/services.sh wipe >/dev/null 2>&1 || true
 trap 'bash deploy/services.sh wipe >/dev/null 2>&1 || true' EXIT
